@@ -27,6 +27,7 @@ DEFAULT_HEAP = "200K"
 TIMEOUT_S = 900
 
 sys.path.insert(0, ROOT)
+sys.path.insert(1, os.path.join(ROOT, "firmware", "lib"))
 
 
 def micropython_command():

@@ -21,6 +21,7 @@ def main():
     tests_dir, file_name = split_path(module_path)
     root, _ = split_path(tests_dir)
     sys.path.insert(0, tests_dir)
+    sys.path.insert(0, root + "/firmware/lib")
     sys.path.insert(0, root)
     module = __import__(file_name[:-3])
     names = sorted(n for n in dir(module) if n.startswith("test_"))
