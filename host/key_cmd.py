@@ -1,0 +1,42 @@
+"""``prepay key``: derive a meter's decoder key from the vending key (DKGA02 / DKGA04)."""
+import os
+
+from host.cli import UserError
+from host.token_cmd import hex_bytes
+from tokens.keys import dkga02, dkga04
+
+VENDING_KEY_ENV = "PREPAY_VENDING_KEY"
+
+
+def run_derive(args):
+    text = args.vending_key or os.environ.get(VENDING_KEY_ENV)
+    if not text:
+        raise UserError("give the vending key with --vending-key HEX or %s" % VENDING_KEY_ENV)
+    vending_key = hex_bytes(text, "vending key")
+    for name, value, digits in (("--sgc", args.sgc, 6), ("--ti", args.ti, 2)):
+        if not value.isdigit() or len(value) > digits:
+            raise UserError("%s must be up to %d digits, not %r" % (name, digits, value))
+    if args.dkga == "02":
+        if args.algorithm != "sta":
+            raise UserError("DKGA02 makes 64-bit keys for EA07 (sta) only")
+        key = dkga02(vending_key, args.pan, int(args.sgc), int(args.ti), args.krn, args.kt)
+    else:
+        key = dkga04(vending_key, args.pan, int(args.sgc), int(args.ti), args.krn, args.kt,
+                     args.base_date, args.algorithm)
+    print(key.hex())
+
+
+def register(sub, name, help_text):
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    commands = parser.add_subparsers(dest="key_command", metavar="KEY_COMMAND", required=True)
+    p = commands.add_parser("derive", help="print the decoder key (hex, big-endian)")
+    p.add_argument("--dkga", choices=("02", "04"), required=True)
+    p.add_argument("--vending-key", help="vending key in hex (or set %s)" % VENDING_KEY_ENV)
+    p.add_argument("--pan", required=True, help="meter PAN, 18 digits with check digit")
+    p.add_argument("--sgc", required=True, help="supply group code, 6 digits")
+    p.add_argument("--ti", required=True, help="tariff index, 2 digits")
+    p.add_argument("--krn", type=int, required=True, help="key revision number")
+    p.add_argument("--kt", type=int, required=True, help="key type (0-3)")
+    p.add_argument("--base-date", type=int, choices=(1993, 2014, 2035), default=2014)
+    p.add_argument("--algorithm", choices=("sta", "misty1"), default="sta")
+    p.set_defaults(run=run_derive)
