@@ -1,0 +1,189 @@
+"""Simulated NOR flash for LittleFS, with power-cut injection.
+
+Two block devices speak MicroPython's extended block protocol
+(``readblocks(block, buf, offset)``, ``writeblocks(block, buf, offset)``,
+``ioctl(op, arg)``) so ``vfs.VfsLfs2`` can mount them: ``RamFlash`` keeps the
+flash in a bytearray, ``FileFlash`` in an image file that outlives the process
+(the simulator's state directory).
+
+Flash semantics are NOR: a program ANDs bits into the stored bytes, an erase
+sets a whole block to 0xFF. Every program and erase counts as one block write
+(``programs``, ``erases``, ``writes``), which is what wears the chip.
+
+Power cut: ``cut_after(n)`` lets n more block writes through; from then on
+every program and erase is refused with -5 (EIO), so the filesystem call in
+progress fails with ``OSError(EIO)``. After a cut the device returns -5
+without raising or allocating, because MicroPython may be calling it from a
+file finaliser with the heap locked (docs: shared micropython.md section 8).
+With ``torn=True`` the refused write lands half-way first (the first half of
+a program's bytes, or the first half of an erase), like a chip losing power
+mid-operation. Take what survived with ``image()`` and mount a fresh device on
+it (``RamFlash(image=...)``, or ``FileFlash`` on the same path again).
+"""
+
+EIO = 5
+IOCTL_BLOCK_COUNT = 4
+IOCTL_BLOCK_SIZE = 5
+IOCTL_BLOCK_ERASE = 6
+
+
+class _NorFlash:
+    """Counting, cutting and the block protocol; subclasses hold the bytes."""
+
+    def __init__(self, block_size, block_count):
+        self.block_size = block_size
+        self.block_count = block_count
+        self.programs = 0
+        self.erases = 0
+        self.powered = True
+        self.torn = False
+        self._writes_left = -1  # -1: no cut scheduled
+
+    @property
+    def writes(self):
+        """Block writes so far: programs plus erases."""
+        return self.programs + self.erases
+
+    def cut_after(self, n, torn=False):
+        """Cut the power after n more block writes (n = 0: the next one fails)."""
+        self._writes_left = n
+        self.torn = torn
+
+    def _may_write(self):
+        """Spend one write of the budget; False once the power is gone."""
+        if not self.powered:
+            return False
+        if self._writes_left == 0:
+            self.powered = False
+            return False
+        if self._writes_left > 0:
+            self._writes_left -= 1
+        return True
+
+    def readblocks(self, block, buf, offset=0):
+        self._read(block * self.block_size + offset, buf)
+        return 0
+
+    def writeblocks(self, block, buf, offset=None):
+        if offset is None:  # simple protocol: whole blocks, erase implied
+            return self._write_whole_blocks(block, buf)
+        address = block * self.block_size + offset
+        if not self._may_write():
+            if self.torn:
+                self.torn = False
+                self._program(address, buf, len(buf) // 2)
+            return -EIO
+        self._program(address, buf, len(buf))
+        self.programs += 1
+        return 0
+
+    def _write_whole_blocks(self, block, buf):
+        view = memoryview(buf)
+        size = self.block_size
+        for i in range(len(buf) // size):
+            if self.ioctl(IOCTL_BLOCK_ERASE, block + i) != 0:
+                return -EIO
+            if self.writeblocks(block + i, view[i * size:(i + 1) * size], 0) != 0:
+                return -EIO
+        return 0
+
+    def ioctl(self, op, arg):
+        if op == IOCTL_BLOCK_COUNT:
+            return self.block_count
+        if op == IOCTL_BLOCK_SIZE:
+            return self.block_size
+        if op == IOCTL_BLOCK_ERASE:
+            if not self._may_write():
+                if self.torn:
+                    self.torn = False
+                    self._erase(arg * self.block_size, self.block_size // 2)
+                return -EIO
+            self._erase(arg * self.block_size, self.block_size)
+            self.erases += 1
+            return 0
+        return 0  # init, deinit, sync
+
+
+class RamFlash(_NorFlash):
+    """NOR flash in RAM; ``image`` (bytes) starts it from a saved image."""
+
+    def __init__(self, block_size=4096, block_count=16, image=None):
+        _NorFlash.__init__(self, block_size, block_count)
+        size = block_size * block_count
+        if image is None:
+            self.mem = bytearray(b"\xff" * size)
+        else:
+            if len(image) != size:
+                raise ValueError("image is %d bytes, device is %d" % (len(image), size))
+            self.mem = bytearray(image)
+
+    def image(self):
+        """A copy of the flash contents as they are now."""
+        return bytes(self.mem)
+
+    def restore(self, image):
+        """Overwrite the flash with an image of the same size (a bench helper)."""
+        self.mem[:] = image
+
+    def _read(self, address, buf):
+        buf[:] = memoryview(self.mem)[address:address + len(buf)]
+
+    def _program(self, address, buf, n):
+        mem = self.mem
+        for i in range(n):
+            mem[address + i] &= buf[i]
+
+    def _erase(self, address, n):
+        mem = self.mem
+        for i in range(address, address + n):
+            mem[i] = 0xFF
+
+
+class FileFlash(_NorFlash):
+    """NOR flash kept in an image file, created erased if it does not exist."""
+
+    def __init__(self, path, block_size=4096, block_count=16):
+        _NorFlash.__init__(self, block_size, block_count)
+        self.path = path
+        self._scratch = bytearray(block_size)
+        self._erased = b"\xff" * block_size
+        try:
+            self._file = open(path, "r+b")
+        except OSError:
+            self._file = open(path, "w+b")
+            for _ in range(block_count):
+                self._file.write(self._erased)
+            self._file.flush()
+        self._file.seek(0, 2)
+        size = self._file.tell()
+        if size != block_size * block_count:
+            self._file.close()
+            raise ValueError("%s is %d bytes, device is %d" % (path, size, block_size * block_count))
+
+    def close(self):
+        self._file.close()
+
+    def image(self):
+        """The flash contents as they are now (read from the file)."""
+        self._file.flush()
+        self._file.seek(0)
+        return self._file.read()
+
+    def _read(self, address, buf):
+        self._file.seek(address)
+        self._file.readinto(buf)
+
+    def _program(self, address, buf, n):
+        old = memoryview(self._scratch)[:n]
+        self._file.seek(address)
+        self._file.readinto(old)
+        for i in range(n):
+            old[i] &= buf[i]
+        self._file.seek(address)
+        self._file.write(old)
+        self._file.flush()
+
+    def _erase(self, address, n):
+        self._file.seek(address)
+        self._file.write(memoryview(self._erased)[:n])
+        self._file.flush()

@@ -1,0 +1,161 @@
+"""Power-cut-safe records: the one place the meter's state lives on flash.
+
+Each record (a small JSON-able dict of ints, strings and lists) has two slot
+files, ``<name>.a`` and ``<name>.b``. A save writes the slot that does *not*
+hold the newest version, so the newest complete version is never touched
+while it is being replaced. A slot file is one line::
+
+    <crc32 hex> <seq> <json>\\n
+
+The CRC covers the record name, ``seq`` and the JSON text. ``load`` reads both
+slots, drops any that fails the CRC or does not parse (a torn write) and
+returns the one with the highest sequence number. So a power cut during a save
+leaves the previous version, and after ``save`` returns the new one is there:
+no temp files, no reliance on rename, and it holds on any filesystem that
+keeps a closed file's bytes (LittleFS commits a file atomically on close,
+which makes a torn slot rare there; on FAT or a host disk the CRC catches it).
+
+``writes`` and ``bytes_written`` count saves for the flash-wear figures
+(docs/flash-wear.md); ``rejected`` counts slots refused at load.
+"""
+import json
+import os
+from binascii import crc32
+
+SLOT_SUFFIXES = (".a", ".b")
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_-"
+
+
+def check_name(name):
+    """Record names become file names: lower-case letters, digits, '_' and '-'."""
+    if not name or len(name) > 32:
+        raise ValueError("record name must be 1..32 characters: %r" % (name,))
+    for ch in name:
+        if ch not in NAME_CHARS:
+            raise ValueError("record name %r: use a-z, 0-9, '_' or '-'" % (name,))
+
+
+def encode_record(record):
+    """Canonical JSON text of a record (compact, so small records stay inline)."""
+    return json.dumps(record, separators=(",", ":"))
+
+
+def encode_slot(name, seq, text):
+    """The bytes of one slot file."""
+    body = ("%d %s" % (seq, text)).encode()
+    crc = crc32(name.encode() + b" " + body)
+    return b"%08x " % crc + body + b"\n"
+
+
+def decode_slot(name, data):
+    """(seq, record) from a slot file's bytes, or None if torn or corrupt."""
+    if len(data) < 12 or data[-1:] != b"\n" or data[8:9] != b" ":
+        return None
+    body = data[9:-1]
+    try:
+        if int(data[:8], 16) != crc32(name.encode() + b" " + body):
+            return None
+        space = body.index(b" ")
+        return int(body[:space]), json.loads(body[space + 1:])
+    except ValueError:  # bad hex, no space, bad JSON
+        return None
+
+
+class _HostFiles:
+    """The running interpreter's own filesystem (LittleFS on the meter)."""
+
+    open = staticmethod(open)
+    mkdir = staticmethod(os.mkdir)
+
+
+class Store:
+    """Records on a mounted filesystem, in two alternating CRC-checked slots.
+
+    ``root`` is a directory (created if missing). ``files`` is for tests only:
+    an object with ``open(path, mode)`` and ``mkdir(path)`` for a filesystem
+    that is not mounted into the interpreter (littlefs-python on CPython).
+    """
+
+    def __init__(self, root, files=None):
+        self.files = files or _HostFiles
+        self.root = root.rstrip("/")
+        self.writes = 0
+        self.bytes_written = 0
+        self.rejected = 0
+        self._newest = {}  # name -> (seq, slot index) of the newest valid slot
+        self._make_dirs()
+
+    def _make_dirs(self):
+        path = "/" if self.root.startswith("/") else ""
+        for part in self.root.split("/"):
+            if part:
+                path += part
+                try:
+                    self.files.mkdir(path)
+                except OSError:  # exists already
+                    pass
+                path += "/"
+
+    def _slot_path(self, name, slot):
+        return self.root + "/" + name + SLOT_SUFFIXES[slot]
+
+    def _read_slot(self, name, slot):
+        try:
+            with self.files.open(self._slot_path(name, slot), "rb") as f:
+                data = f.read()
+        except OSError:  # no such slot yet
+            return None
+        found = decode_slot(name, data)
+        if found is None:
+            self.rejected += 1
+        return found
+
+    def load(self, name):
+        """The last completely saved version of the record, or None."""
+        check_name(name)
+        best, best_slot = None, 1
+        for slot in (0, 1):
+            found = self._read_slot(name, slot)
+            if found is not None and (best is None or found[0] > best[0]):
+                best, best_slot = found, slot
+        if best is None:
+            self._newest[name] = (0, 1)  # first save goes to slot 0
+            return None
+        self._newest[name] = (best[0], best_slot)
+        return best[1]
+
+    def save(self, name, record):
+        """Write a new version; when this returns it survives a power cut."""
+        if name not in self._newest:
+            self.load(name)
+        seq, slot = self._newest[name]
+        seq, slot = seq + 1, 1 - slot
+        data = encode_slot(name, seq, encode_record(record))
+        with self.files.open(self._slot_path(name, slot), "wb") as f:
+            f.write(data)
+        self._newest[name] = (seq, slot)
+        self.writes += 1
+        self.bytes_written += len(data)
+
+
+class MemoryStore:
+    """The Store API in RAM, for tests and tools. Records are kept as JSON text,
+    so a caller changing its dict after ``save`` does not change what was saved."""
+
+    def __init__(self):
+        self.records = {}
+        self.writes = 0
+        self.bytes_written = 0
+        self.rejected = 0
+
+    def load(self, name):
+        check_name(name)
+        text = self.records.get(name)
+        return None if text is None else json.loads(text)
+
+    def save(self, name, record):
+        check_name(name)
+        text = encode_record(record)
+        self.records[name] = text
+        self.writes += 1
+        self.bytes_written += len(text)
