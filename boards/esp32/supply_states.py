@@ -1,0 +1,18 @@
+"""Names shared by the supply switches (latching relay, motorised valve).
+
+``state()`` answers in supply terms, so the meter core never needs to know whether a
+relay closes or a valve opens to give supply:
+``ON`` supply given (relay closed / valve opened), ``OFF`` supply cut, ``MOVING`` a coil
+pulse or a motor run is under way, ``FAULT`` the valve did not reach its end position,
+``UNKNOWN`` not commanded since boot (a latching relay has no feedback).
+Commands return ``OK``, ``BUSY`` (still moving) or ``LOW_VOLTAGE`` (refused).
+"""
+ON = "on"
+OFF = "off"
+MOVING = "moving"
+FAULT = "fault"
+UNKNOWN = "unknown"
+
+OK = "ok"
+BUSY = "busy"
+LOW_VOLTAGE = "low_voltage"
