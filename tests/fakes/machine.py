@@ -19,6 +19,7 @@ cached ``sys.modules['machine']`` before importing a driver.
 """
 
 _state = {}
+HISTORY_MAX = 128  # output writes remembered per pin (a keypad scan writes many)
 
 
 def fake_reset():
@@ -105,7 +106,20 @@ class _PinState:
         self.wire = None
         self.handler = None
         self.trigger = 0
-        self.history = []  # (ms, level) of every output write
+        self._flat_history = []  # ms, level, ms, level, ... (small ints: no heap churn)
+
+    @property
+    def history(self):
+        """(ms, level) of the last HISTORY_MAX output writes."""
+        flat = self._flat_history
+        return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+    def record(self, level):
+        flat = self._flat_history
+        flat.append(_state["now_ms"])
+        flat.append(level)
+        if len(flat) > 2 * HISTORY_MAX:
+            del flat[0:2]
 
     def level(self):
         if self.mode == Pin.OUT:
@@ -172,7 +186,7 @@ class Pin:
         if x is None:
             return self._st.level()
         self._st.out_level = 1 if x else 0
-        self._st.history.append((_state["now_ms"], self._st.out_level))
+        self._st.record(self._st.out_level)
         return None
 
     def __call__(self, x=None):
