@@ -1,0 +1,19 @@
+"""The vending station: the utility's STS point of sale and ledger.
+
+Rooms, each one job:
+  db        engine from a URL (SQLite default file, PostgreSQL), locking, migrations
+  schema    the tables (the Alembic migration is the schema of record; a test keeps both equal)
+  money     decimal strings <-> integer cents; units in tenths
+  keystore  vending keys encrypted at rest (AES-GCM, key-encryption key via scrypt)
+  operators roles and password hashes
+  audit     append-only, hash-chained audit log
+  records   customers, meters, tariffs, debts
+  pricing   the sale computation (pure: tariff + amount -> deductions and units)
+  sales     one sale = tokens + ledger rows + audit entry, in one transaction
+  ...       mgmt, adjustments, payments, receipts, reports
+
+Money is integer cents (``*_cents``), prices integer millionths of a currency unit per
+unit of energy/volume (``price_micro``), quantities integer tenths (``*_tenths``, the
+token's 0.1 kWh / 0.1 m3 resolution), currency token values in 10^-5 units (``*_e5``).
+All times are UTC.
+"""

@@ -1,0 +1,107 @@
+"""Where the ledger lives and how a transaction takes its locks.
+
+The database is chosen by ``--db URL``, else ``PREPAY_DB``, else the SQLite file
+``$XDG_DATA_HOME/prepay/vending.db`` (``~/.local/share/prepay/vending.db``). A bare path is
+taken as a SQLite file. PostgreSQL URLs (``postgresql://...``) use psycopg 3.
+
+Writers take locks so that two clerks never get the same TID:
+* SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, others
+  wait up to the busy timeout); WAL journal so readers do not block.
+* PostgreSQL: ``SELECT ... FOR UPDATE`` on the meter row (see ``lock_row``).
+"""
+import os
+
+from sqlalchemy import create_engine, event, select
+
+from host.vending.errors import VendError
+
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def default_path():
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "prepay", "vending.db")
+
+
+def resolve_url(url=None):
+    """The database URL from the argument, ``PREPAY_DB`` or the default SQLite file."""
+    url = url or os.environ.get("PREPAY_DB") or default_path()
+    if "://" not in url:
+        url = "sqlite:///" + os.path.abspath(url)
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def is_sqlite(engine):
+    return engine.dialect.name == "sqlite"
+
+
+def _sqlite_file(url):
+    path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ""
+    return path if path and path != ":memory:" else None
+
+
+def make_engine(url=None, create_dir=False):
+    """An engine for the ledger; SQLite connections begin every transaction IMMEDIATE."""
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        path = _sqlite_file(url)
+        if path:
+            folder = os.path.dirname(path)
+            if create_dir:
+                os.makedirs(folder, exist_ok=True)
+            elif not os.path.exists(path):
+                raise VendError("no vending database at %s; run 'prepay vend init' first" % path)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None   # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return engine
+    try:
+        engine = create_engine(url, pool_pre_ping=False)
+    except Exception as exc:  # a malformed URL or a missing driver
+        raise VendError("cannot use database URL: %s" % exc.__class__.__name__)
+    return engine
+
+
+def lock_row(conn, table, row_id):
+    """Read a row for update: a row lock on PostgreSQL (SQLite already holds the write lock)."""
+    query = select(table).where(table.c.id == row_id)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return conn.execute(query).mappings().first()
+
+
+def alembic_config(url):
+    from alembic.config import Config
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_head(engine):
+    """Bring the schema to the newest migration (what ``prepay vend init`` runs)."""
+    from alembic import command
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "head")
+        conn.commit()
+
+
+def schema_revision(conn):
+    from alembic.runtime.migration import MigrationContext
+    return MigrationContext.configure(conn).get_current_revision()

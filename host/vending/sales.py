@@ -1,0 +1,203 @@
+"""One sale: tariff computation, credit token(s), ledger rows and audit entry, all in one
+transaction, so a crash anywhere leaves either the whole sale or nothing.
+
+Before the credit token the receipt carries any key change set issued to the meter and not
+yet delivered (the credit token is already encrypted with the new key).
+"""
+import json
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from host.vending import audit, schema
+from host.vending.db import lock_row
+from host.vending.errors import VendError
+from host.vending.issue import fresh_tids, locked_meter, save_last_tid, store_token, token_error
+from host.vending.pricing import compute_sale
+from host.vending.records import CHANNELS, tariff_version_at
+
+
+def month_start_utc(station, conn, local_now):
+    start = local_now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return station.to_utc(start, conn)
+
+
+def _month_so_far(conn, meter_id, since):
+    s = schema.sales
+    row = conn.execute(select(func.coalesce(func.sum(s.c.units_tenths), 0),
+                              func.coalesce(func.sum(s.c.service_cents), 0),
+                              func.coalesce(func.sum(s.c.free_tenths), 0))
+                       .where(s.c.meter_id == meter_id, s.c.sold_at >= since)).first()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def service_due(version, meter, collected_this_month, today):
+    """(cents due now, new service_paid_through) for the tariff's service charge."""
+    if version["service_period"] == "month":
+        return max(0, version["service_cents"] - collected_this_month), meter["service_paid_through"]
+    if version["service_period"] == "day":
+        paid = meter["service_paid_through"]
+        days = 1 if paid is None else max(0, (today - paid).days)
+        return days * version["service_cents"], today
+    return 0, meter["service_paid_through"]
+
+
+def _existing(conn, reference):
+    return conn.execute(select(schema.sales.c.id).where(schema.sales.c.reference == reference)).scalar()
+
+
+def sell(station, operator, pan, amount_cents, channel, reference=None):
+    """Sell ``amount_cents`` to meter ``pan``; returns the receipt (see ``receipt``).
+
+    With a ``reference`` the sale is idempotent: the same reference returns the first
+    sale's receipt (marked ``duplicate``) instead of vending again.
+    """
+    if channel not in CHANNELS:
+        raise VendError("channel must be one of %s" % ", ".join(CHANNELS))
+    if reference is not None:
+        with station.engine.connect() as conn:
+            sale_id = _existing(conn, reference)
+            if sale_id:
+                return dict(receipt(station, conn, sale_id), duplicate=True)
+    try:
+        with station.begin() as conn:
+            sale_id = _sell(station, conn, operator, pan, amount_cents, channel, reference)
+            return receipt(station, conn, sale_id)
+    except IntegrityError:
+        if reference is not None:     # a concurrent retry with the same reference won
+            with station.engine.connect() as conn:
+                sale_id = _existing(conn, reference)
+                if sale_id:
+                    return dict(receipt(station, conn, sale_id), duplicate=True)
+        raise
+
+
+def _sell(station, conn, operator, pan, amount_cents, channel, reference):
+    from tokens import sts
+    from tokens.errors import TokenError
+    now = station.clock()
+    local_now = station.local(now, conn)
+    meter = locked_meter(conn, pan)
+    customer = dict(lock_row(conn, schema.customers, meter["customer_id"]))
+    version = tariff_version_at(conn, meter["tariff_id"], now)
+    key = station.decoder_key(conn, meter, local_now.date())
+
+    month_units, month_service, month_free = _month_so_far(conn, meter["id"], month_start_utc(station, conn, local_now))
+    due_cents, paid_through = service_due(version, meter, month_service, local_now.date())
+    free_due = version["free_tenths"] if month_free == 0 and meter["credit_mode"] == "unit" else 0
+    computed = compute_sale(amount_cents, version, meter["credit_mode"], customer["debt_cents"],
+                            customer["debt_recovery_bp"], due_cents, month_units, free_due)
+
+    tids = fresh_tids(meter, local_now, 2 if free_due else 1)
+    try:
+        if meter["credit_mode"] == "currency":
+            credit = sts.currency_token(key, meter["algorithm"], meter["utility"], tids[0], computed["credit_e5"])
+        else:
+            credit = sts.credit_token(key, meter["algorithm"], meter["utility"], tids[0], computed["units_tenths"])
+        free = sts.credit_token(key, meter["algorithm"], meter["utility"], tids[1], free_due) if free_due else None
+    except TokenError as exc:
+        raise token_error(meter, exc)
+
+    pending = conn.execute(select(schema.key_changes.c.id).where(
+        schema.key_changes.c.meter_id == meter["id"], schema.key_changes.c.delivered_sale_id.is_(None))
+        .order_by(schema.key_changes.c.id)).scalars().all()
+    tariff_name = conn.execute(select(schema.tariffs.c.name).where(schema.tariffs.c.id == meter["tariff_id"])).scalar()
+    detail = {"blocks": computed["blocks"], "rounding_micro": computed["rounding_micro"],
+              "debt_after_cents": computed["debt_after_cents"], "tariff": tariff_name,
+              "vat_bp": version["vat_bp"], "key_changes": pending, "local_time": local_now.isoformat(" ", "minutes")}
+    sale_id = conn.execute(insert(schema.sales).values(
+        meter_id=meter["id"], customer_id=customer["id"], operator_id=operator["id"],
+        tariff_version_id=version["id"], channel=channel, reference=reference, sold_at=now,
+        amount_cents=amount_cents, debt_cents=computed["debt_cents"], service_cents=computed["service_cents"],
+        vat_cents=computed["vat_cents"], energy_cents=computed["energy_cents"],
+        units_tenths=computed["units_tenths"], credit_value=credit.value, free_tenths=free_due,
+        detail=json.dumps(detail, sort_keys=True))).inserted_primary_key[0]
+    token_rows = [store_token(conn, meter, operator["id"], "credit", credit, now, sale_id=sale_id)]
+    if free is not None:
+        token_rows.append(store_token(conn, meter, operator["id"], "free_basic", free, now, sale_id=sale_id))
+    save_last_tid(conn, meter)
+    if paid_through != meter["service_paid_through"]:
+        conn.execute(update(schema.meters).where(schema.meters.c.id == meter["id"])
+                     .values(service_paid_through=paid_through))
+    if computed["debt_cents"]:
+        conn.execute(update(schema.customers).where(schema.customers.c.id == customer["id"])
+                     .values(debt_cents=schema.customers.c.debt_cents - computed["debt_cents"]))
+    if pending:
+        conn.execute(update(schema.key_changes).where(schema.key_changes.c.id.in_(pending))
+                     .values(delivered_sale_id=sale_id))
+    sale_row = conn.execute(select(schema.sales).where(schema.sales.c.id == sale_id)).mappings().first()
+    audit.append(conn, now, operator["name"], "sale", sale_id, {
+        "meter": meter["pan"], "amount_cents": amount_cents, "channel": channel,
+        "tids": [t["tid"] for t in token_rows], "digest": audit.sale_digest(sale_row, token_rows)})
+    return sale_id
+
+
+def receipt(station, conn, sale_id):
+    """Everything a receipt shows, from the ledger (the same for a sale and its reprint)."""
+    from tokens.sts import format_digits
+    s, m, c, o, t = schema.sales, schema.meters, schema.customers, schema.operators, schema.tokens
+    row = conn.execute(select(s, m.c.pan, m.c.utility, m.c.credit_mode, c.c.account, c.c.name.label("customer_name"),
+                              o.c.name.label("operator_name"))
+                       .join(m, m.c.id == s.c.meter_id).join(c, c.c.id == s.c.customer_id)
+                       .join(o, o.c.id == s.c.operator_id).where(s.c.id == sale_id)).mappings().first()
+    if row is None:
+        raise VendError("no receipt %s" % sale_id)
+    detail = json.loads(row["detail"])
+    tokens = []
+    if detail.get("key_changes"):
+        for tok in conn.execute(select(t).where(t.c.key_change_id.in_(detail["key_changes"]))
+                                .order_by(t.c.id)).mappings():
+            tokens.append({"kind": "key_change", "digits": tok["digits"], "tid": None, "value": None})
+    for tok in conn.execute(select(t).where(t.c.sale_id == sale_id).order_by(t.c.id)).mappings():
+        tokens.append({"kind": tok["kind"], "digits": tok["digits"], "tid": tok["tid"], "value": tok["value"]})
+    for tok in tokens:
+        tok["formatted"] = format_digits(tok["digits"])
+    currency = row["credit_mode"] == "currency"
+    return {
+        "receipt": row["id"],
+        "sold_at": row["sold_at"].isoformat(" ", "seconds") + " UTC",
+        "local_time": detail.get("local_time"),
+        "customer": {"account": row["account"], "name": row["customer_name"]},
+        "meter": row["pan"],
+        "utility": row["utility"],
+        "credit_mode": row["credit_mode"],
+        "tariff": detail.get("tariff"),
+        "operator": row["operator_name"],
+        "channel": row["channel"],
+        "reference": row["reference"],
+        "amount_cents": row["amount_cents"],
+        "deductions": {"debt_cents": row["debt_cents"], "service_cents": row["service_cents"],
+                       "vat_cents": row["vat_cents"]},
+        "vat_bp": detail.get("vat_bp", 0),
+        "energy_cents": row["energy_cents"],
+        "blocks": detail.get("blocks", []),
+        "rounding_micro": detail.get("rounding_micro", 0),
+        "debt_after_cents": detail.get("debt_after_cents", 0),
+        "units_tenths": None if currency else row["units_tenths"],
+        "units_credited_tenths": None if currency else row["credit_value"],
+        "credit_e5": row["credit_value"] if currency else None,
+        "free_tenths": row["free_tenths"],
+        "tid": next((tok["tid"] for tok in tokens if tok["kind"] == "credit"), None),
+        "tokens": tokens,
+    }
+
+
+def last_sale_id(conn, pan):
+    from host.vending.records import find_meter
+    meter = find_meter(conn, pan)
+    sale_id = conn.execute(select(func.max(schema.sales.c.id)).where(schema.sales.c.meter_id == meter["id"])).scalar()
+    if sale_id is None:
+        raise VendError("meter %s has no sales yet" % meter["pan"])
+    return sale_id
+
+
+def reprint(station, operator, sale_id=None, pan=None):
+    """A past receipt again, same tokens and TIDs; the reprint itself is audited."""
+    with station.begin() as conn:
+        if sale_id is None:
+            sale_id = last_sale_id(conn, pan)
+        data = receipt(station, conn, sale_id)
+        audit.append(conn, station.clock(), operator["name"], "reprint", sale_id, {"meter": data["meter"]})
+    data["reprint"] = True
+    return data
+

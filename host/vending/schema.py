@@ -1,0 +1,212 @@
+"""The vending tables as SQLAlchemy Core metadata.
+
+The Alembic migration in ``migrations/versions`` is the schema of record; this module is
+the same schema for the code to query with. ``tests/vending/test_vend_schema.py`` checks
+that a migrated database and this metadata do not differ.
+"""
+from sqlalchemy import (BigInteger, Column, Date, DateTime, ForeignKey, Integer, MetaData,
+                        String, Table, Text, UniqueConstraint, Index)
+
+metadata = MetaData()
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+operators = Table(
+    "operators", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),          # clerk | supervisor | admin
+    Column("password_hash", String(255), nullable=False),
+    Column("active", Integer, nullable=False, default=1),
+    Column("created_at", DateTime, nullable=False),
+)
+
+customers = Table(
+    "customers", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("address", Text),
+    Column("phone", String(40)),
+    Column("contact_person", String(200)),
+    Column("id_number", String(64)),
+    Column("settlement_day", Integer, nullable=False, default=1),   # 1..28
+    Column("debt_cents", BigInteger, nullable=False, default=0),
+    Column("debt_recovery_bp", Integer, nullable=False, default=0),  # basis points of each purchase
+    Column("created_at", DateTime, nullable=False),
+)
+
+tariffs = Table(
+    "tariffs", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+tariff_versions = Table(
+    "tariff_versions", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tariff_id", Integer, ForeignKey("tariffs.id"), nullable=False),
+    Column("effective_from", DateTime, nullable=False),
+    # JSON list of [upto_tenths or null, price_micro]: block steps over the month's purchases
+    Column("blocks", Text, nullable=False),
+    Column("service_cents", BigInteger, nullable=False, default=0),
+    Column("service_period", String(8), nullable=False, default="none"),  # none|month|day
+    Column("vat_bp", Integer, nullable=False, default=0),
+    Column("free_tenths", BigInteger, nullable=False, default=0),      # free basic units / month
+    Column("min_amount_cents", BigInteger, nullable=False, default=100),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("tariff_id", "effective_from", name="uq_tariff_version_from"),
+)
+
+vending_keys = Table(
+    "vending_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sgc", Integer, nullable=False),
+    Column("krn", Integer, nullable=False),
+    Column("dkga", String(2), nullable=False),            # "02" | "04"
+    Column("nonce", String(32), nullable=False),          # hex, AES-GCM
+    Column("ciphertext", Text, nullable=False),           # hex, AES-GCM (key + tag)
+    Column("expires_on", Date),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("sgc", "krn", name="uq_vending_key_sgc_krn"),
+)
+
+meters = Table(
+    "meters", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pan", String(18), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("utility", String(12), nullable=False),        # electricity|water|gas|time
+    Column("credit_mode", String(8), nullable=False),     # unit|currency
+    Column("sgc", Integer, nullable=False),
+    Column("ti", Integer, nullable=False),
+    Column("krn", Integer, nullable=False),
+    Column("kt", Integer, nullable=False),
+    Column("algorithm", String(8), nullable=False),       # sta (EA07) | misty1 (EA11)
+    Column("dkga", String(2), nullable=False),
+    Column("base_year", Integer, nullable=False),
+    Column("ken", Integer, nullable=False, default=255),
+    Column("last_tid", BigInteger, nullable=False, default=0),
+    Column("tariff_id", Integer, ForeignKey("tariffs.id"), nullable=False),
+    Column("status", String(12), nullable=False, default="active"),  # active|blocked|removed
+    Column("service_paid_through", Date),                 # daily service charge collected up to
+    Column("created_at", DateTime, nullable=False),
+)
+
+meter_assignments = Table(
+    "meter_assignments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("from_at", DateTime, nullable=False),
+    Column("to_at", DateTime),
+)
+
+sales = Table(
+    "sales", metadata,
+    Column("id", Integer, primary_key=True),                   # the receipt number
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("operator_id", Integer, ForeignKey("operators.id"), nullable=False),
+    Column("tariff_version_id", Integer, ForeignKey("tariff_versions.id"), nullable=False),
+    Column("channel", String(8), nullable=False),               # cash|bank|mobile|card
+    Column("reference", String(128), unique=True),              # idempotency key, optional
+    Column("sold_at", DateTime, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),         # tendered
+    Column("debt_cents", BigInteger, nullable=False),           # debt recovered
+    Column("service_cents", BigInteger, nullable=False),        # service charge, excl. VAT
+    Column("vat_cents", BigInteger, nullable=False),
+    Column("energy_cents", BigInteger, nullable=False),         # buys units, excl. VAT
+    Column("units_tenths", BigInteger, nullable=False),         # computed (unit meters)
+    Column("credit_value", BigInteger, nullable=False),         # carried by the token: tenths or e5
+    Column("free_tenths", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),                     # JSON: blocks, balances
+    Index("ix_sales_customer_sold_at", "customer_id", "sold_at"),
+    Index("ix_sales_meter_sold_at", "meter_id", "sold_at"),
+    Index("ix_sales_sold_at", "sold_at"),
+)
+
+key_changes = Table(
+    "key_changes", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False),
+    Column("operator_id", Integer, ForeignKey("operators.id"), nullable=False),
+    Column("issued_at", DateTime, nullable=False),
+    Column("detail", Text, nullable=False),                     # JSON: from/to key identity
+    Column("delivered_sale_id", Integer, ForeignKey("sales.id")),
+)
+
+tokens = Table(
+    "tokens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False),
+    Column("sale_id", Integer, ForeignKey("sales.id")),
+    Column("key_change_id", Integer, ForeignKey("key_changes.id")),
+    Column("operator_id", Integer, ForeignKey("operators.id"), nullable=False),
+    Column("kind", String(24), nullable=False),   # credit|free_basic|key_change|power_limit|...
+    Column("tid", BigInteger),                    # NULL for key change and test tokens
+    Column("base_year", Integer, nullable=False),  # TID memory resets on a base-date change
+    Column("digits", String(20), nullable=False),
+    Column("value", BigInteger),
+    Column("issued_at", DateTime, nullable=False),
+    UniqueConstraint("meter_id", "base_year", "tid", name="uq_tokens_meter_tid"),
+    Index("ix_tokens_sale", "sale_id"),
+)
+
+adjustments = Table(
+    "adjustments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(12), nullable=False),                 # refund|offset|credit
+    Column("sale_id", Integer, ForeignKey("sales.id")),
+    Column("meter_id", Integer, ForeignKey("meters.id")),
+    Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False, default=0),
+    Column("units_tenths", BigInteger, nullable=False, default=0),
+    Column("reason", Text, nullable=False),
+    Column("status", String(12), nullable=False),               # pending|confirmed|rejected
+    Column("requested_by", Integer, ForeignKey("operators.id"), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("confirmed_by", Integer, ForeignKey("operators.id")),
+    Column("confirmed_at", DateTime),
+    Column("token_id", Integer, ForeignKey("tokens.id")),
+)
+
+payments = Table(
+    "payments", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(64), nullable=False),
+    Column("line_ref", String(128), nullable=False),
+    Column("account_ref", String(64), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("paid_at", DateTime, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("status", String(12), nullable=False),               # vended|unmatched|failed
+    Column("note", Text),
+    Column("sale_id", Integer, ForeignKey("sales.id")),
+    UniqueConstraint("source", "line_ref", name="uq_payments_source_line"),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # chain position, 1..n
+    Column("at", DateTime, nullable=False),
+    Column("operator", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(64), nullable=False),
+    Column("payload", Text, nullable=False),                    # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row (id 1): the chain's head. Locking it serialises appends to the chain.
+audit_head = Table(
+    "audit_head", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("last_id", Integer, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)
