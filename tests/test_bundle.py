@@ -35,7 +35,7 @@ def firmware_sources():
 def test_every_firmware_file_compiles_with_mpy_cross(tmp_path):
     for source in firmware_sources():
         out = tmp_path / "x.mpy"
-        proc = subprocess.run([bundle.mpy_cross_command(), "-o", str(out),
+        proc = subprocess.run([bundle.mpy_cross_command(), "-march=xtensawin", "-o", str(out),
                                os.path.join(ROOT, source)], capture_output=True, text=True)
         assert proc.returncode == 0, (source, proc.stderr)
         assert out.read_bytes()[:1] == b"M"  # .mpy magic
@@ -79,6 +79,7 @@ def test_bundle_has_the_configuration_and_reports_sizes(built):
         assert sorted(zf.namelist()) == sorted(sizes)
     assert report["archive_bytes"] == os.path.getsize(report["archive"])
     assert "mpy v6.3" in report["mpy_cross"]
+    assert report["arch"] == "xtensawin"
     text = bundle.summary(report)
     assert "total" in text and str(report["total_bytes"]) in text
 
@@ -115,6 +116,31 @@ def test_unix_port_imports_the_compiled_token_codec(built, tmp_path):
                           cwd=str(tmp_path), env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("lib/tokens/errors.mpy")
+
+
+def test_native_code_follows_the_arch_bytecode_runs_anywhere(tmp_path):
+    """The ESP32 bundle's native modules are xtensawin: the Unix port refuses those but
+    runs its bytecode modules; an x64 build of the same sources runs entirely."""
+    root = make_root(tmp_path / "repo", {
+        "tokens/fast.py": ("import micropython\n\n\n@micropython.viper\n"
+                           "def twice(x: int) -> int:\n    return x * 2\n"),
+        "tokens/plain.py": "def twice(x):\n    return x * 2\n",
+        "boards/esp32/pins.py": "",
+    })
+    probe = ("import tokens.plain\nprint(tokens.plain.twice(21))\n"
+             "try:\n    import tokens.fast\n    print(tokens.fast.twice(21))\n"
+             "except ValueError as e:\n    print(e)\n")
+    outputs = {}
+    for arch in ("xtensawin", "x64"):
+        report = bundle.build_bundle("esp32", None, str(tmp_path / arch), arch=arch, root=root)
+        assert report["arch"] == arch
+        env = dict(os.environ,
+                   MICROPYPATH=os.path.join(report["bundle_dir"], "lib") + ":.frozen")
+        proc = subprocess.run([micropython(), "-c", probe], cwd=str(tmp_path), env=env,
+                              capture_output=True, text=True)
+        outputs[arch] = proc.stdout.split("\n")[:2]
+    assert outputs["xtensawin"] == ["42", "incompatible .mpy arch"]
+    assert outputs["x64"] == ["42", "42"]
 
 
 def make_root(tmp_path, files):

@@ -18,6 +18,12 @@ the report. Bytecode ``.mpy`` files (mpy-cross 1.29, mpy v6.3) are
 architecture-independent: the same files run on the Unix port and an ESP32 running
 MicroPython 1.29 (docs/micropython.md section 9).
 
+Architecture: modules with ``@micropython.native``/``viper`` code (the STA core in
+``tokens/sta.py``) compile to machine code only for one architecture, and mpy-cross
+refuses them without ``-march``. Each board names its target (``BOARD_ARCH``:
+ESP32 = ``xtensawin``, the simulator on the 64-bit Unix port = ``x64``); the bytecode
+modules stay architecture-independent whatever ``-march`` says.
+
 Optimisation level: with the current sources -O0, -O1 and -O2 give byte-identical sizes
 (there are no asserts to strip), and -O3 drops line numbers (about 6 % smaller) at the
 price of tracebacks without lines in the field's event log. The default is -O0 so the
@@ -38,6 +44,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fi
 SOURCE_ENTRY_POINTS = ("boot.py", "main.py")
 CONFIG_NAME = "meter.json"
 DEFAULT_OPT_LEVEL = 0
+BOARD_ARCH = {"esp32": "xtensawin", "sim": "x64"}
 HOST_ONLY_IMPORT = re.compile(r"^\s*(from|import)\s+cryptography\b", re.MULTILINE)
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
 
@@ -102,11 +109,13 @@ def is_host_only(path):
         return HOST_ONLY_IMPORT.search(f.read()) is not None
 
 
-def compile_file(source_path, source_name, out_path, opt_level):
+def compile_file(source_path, source_name, out_path, opt_level, arch=None):
     """mpy-cross one file; the embedded name is the repository path, for tracebacks."""
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
-    cmd = [mpy_cross_command(), "-O%d" % opt_level, "-s", source_name, "-o", out_path,
-           source_path]
+    cmd = [mpy_cross_command(), "-O%d" % opt_level, "-s", source_name, "-o", out_path]
+    if arch:
+        cmd.append("-march=" + arch)
+    cmd.append(source_path)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BundleError("mpy-cross failed on %s (exit %d):\n%s"
@@ -123,14 +132,17 @@ def _write_zip(bundle_dir, files, zip_path):
                 zf.writestr(info, f.read())
 
 
-def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, root=REPO_ROOT):
+def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=None,
+                 root=REPO_ROOT):
     """Build ``out_dir/prepay-<board>/`` and ``out_dir/prepay-<board>.zip``; return the report.
 
-    The report is a dict: board, opt_level, mpy_cross, bundle_dir, archive, files
+    ``arch`` (mpy-cross ``-march``) defaults to the board's, ``BOARD_ARCH``.
+    The report is a dict: board, arch, opt_level, mpy_cross, bundle_dir, archive, files
     (path -> bytes), compiled, kept_source, skipped_host_only, config, total_bytes,
     source_bytes (of the .py files it came from), archive_bytes.
     """
     entries = plan(root, board)
+    arch = arch or BOARD_ARCH.get(board)
     bundle_name = "prepay-" + board
     bundle_dir = os.path.join(out_dir, bundle_name)
     if os.path.isdir(bundle_dir):
@@ -146,7 +158,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, root=
             continue
         out_path = os.path.join(bundle_dir, dest)
         if do_compile:
-            compile_file(source_path, source, out_path, opt_level)
+            compile_file(source_path, source, out_path, opt_level, arch)
             compiled += 1
         else:
             os.makedirs(os.path.dirname(out_path), exist_ok=True)
@@ -171,6 +183,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, root=
     _write_zip(bundle_dir, files, zip_path)
     return {
         "board": board,
+        "arch": arch,
         "opt_level": opt_level,
         "mpy_cross": mpy_cross_version(),
         "bundle_dir": bundle_dir,
@@ -195,8 +208,8 @@ def summary(report):
             "/".join(parts[:2]) if parts[0] == "lib" else parts[0])
         count, total = groups.get(key, (0, 0))
         groups[key] = (count + 1, total + size)
-    lines = ["bundle %s (mpy-cross -O%d, %s)" % (report["bundle_dir"], report["opt_level"],
-                                                  report["mpy_cross"])]
+    lines = ["bundle %s (mpy-cross -O%d -march=%s, %s)"
+             % (report["bundle_dir"], report["opt_level"], report["arch"], report["mpy_cross"])]
     for key in sorted(groups):
         count, total = groups[key]
         lines.append("  %-28s %3d files %8d bytes" % (key, count, total))
@@ -219,10 +232,13 @@ def main(argv=None):
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--opt", type=int, default=DEFAULT_OPT_LEVEL, choices=(0, 1, 2, 3),
                         help="mpy-cross optimisation level (default %(default)s)")
+    parser.add_argument("--arch", help="mpy-cross -march for native code (default: the "
+                        "board's, %s)" % ", ".join("%s=%s" % kv for kv in sorted(BOARD_ARCH.items())))
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     args = parser.parse_args(argv)
     try:
-        report = build_bundle(args.board, args.config, args.out, opt_level=args.opt)
+        report = build_bundle(args.board, args.config, args.out, opt_level=args.opt,
+                              arch=args.arch)
     except BundleError as exc:
         print("error: %s" % exc, file=sys.stderr)
         return 2
