@@ -8,15 +8,13 @@ import argparse
 import importlib
 import sys
 
+from host.errors import UserError
+
 # (subcommand, module, one-line help). Modules are imported only when their command runs.
 COMMANDS = [
     ("token", "host.token_cmd", "encode, decode and build STS tokens"),
     ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
 ]
-
-
-class UserError(Exception):
-    """A mistake the user can fix; the message is printed as it is."""
 
 
 def build_parser(argv):

@@ -1,7 +1,7 @@
 """``prepay key``: derive a meter's decoder key from the vending key (DKGA02 / DKGA04)."""
 import os
 
-from host.cli import UserError
+from host.errors import UserError
 from host.token_cmd import hex_bytes
 from tokens.keys import dkga02, dkga04
 

@@ -4,7 +4,7 @@ import os
 import re
 import sys
 
-from host.cli import UserError
+from host.errors import UserError
 from tokens import sts
 from tokens.amount import format_decimal, parse_decimal
 from tokens.tid import next_tid, tid_at, tid_time

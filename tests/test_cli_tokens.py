@@ -56,7 +56,7 @@ def test_credit_from_human_inputs_rounds_up():
 def test_currency_and_management_tokens():
     out = json.loads(ok("token", "credit", "--key", MISTY1_KEY, "--algorithm", "misty1",
                         "--currency", "100.00", "--tid", "1000", "--json"))
-    assert out["subclass"] == 4 and out["meaning"]["amount"] == "100.00004"
+    assert out["subclass"] == 4 and out["meaning"]["amount"] == "100.00624"
     out = json.loads(ok("token", "power-limit", "--key", STA_KEY, "--watts", "5000", "--tid", "7",
                         "--json"))
     assert out["subclass"] == 0 and out["meaning"]["amount"] == "5000"

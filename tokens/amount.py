@@ -96,7 +96,7 @@ def parse_decimal(text, places, round_up=True):
     """'12.34' with places=1 -> 124 (rounded up) or 123; exact integer arithmetic, no float."""
     text = str(text).strip()
     sign = 1
-    if text[:1] in "+-":
+    if text and text[0] in "+-":
         sign = -1 if text[0] == "-" else 1
         text = text[1:]
     whole, _, frac = text.partition(".")
