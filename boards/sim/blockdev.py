@@ -111,7 +111,10 @@ class RamFlash(_NorFlash):
         _NorFlash.__init__(self, block_size, block_count)
         size = block_size * block_count
         if image is None:
-            self.mem = bytearray(b"\xff" * size)
+            self.mem = bytearray(size)  # then erased block by block: one big allocation
+            erased = b"\xff" * block_size
+            for start in range(0, size, block_size):
+                self.mem[start:start + block_size] = erased
         else:
             if len(image) != size:
                 raise ValueError("image is %d bytes, device is %d" % (len(image), size))

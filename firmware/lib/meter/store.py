@@ -40,11 +40,17 @@ def encode_record(record):
     return json.dumps(record, separators=(",", ":"))
 
 
+def slot_header(name, seq, payload):
+    """``<crc32 hex> <seq> `` for a slot whose JSON bytes are payload; the CRC
+    covers ``<name> <seq> <json>``. Built in pieces to spare the heap."""
+    crc = crc32(payload, crc32(b"%s %d " % (name.encode(), seq)))
+    return b"%08x %d " % (crc, seq)
+
+
 def encode_slot(name, seq, text):
     """The bytes of one slot file."""
-    body = ("%d %s" % (seq, text)).encode()
-    crc = crc32(name.encode() + b" " + body)
-    return b"%08x " % crc + body + b"\n"
+    payload = text.encode()
+    return slot_header(name, seq, payload) + payload + b"\n"
 
 
 def decode_slot(name, data):
@@ -53,7 +59,7 @@ def decode_slot(name, data):
         return None
     body = data[9:-1]
     try:
-        if int(data[:8], 16) != crc32(name.encode() + b" " + body):
+        if int(data[:8], 16) != crc32(body, crc32(name.encode() + b" ")):
             return None
         space = body.index(b" ")
         return int(body[:space]), json.loads(body[space + 1:])
@@ -130,12 +136,15 @@ class Store:
             self.load(name)
         seq, slot = self._newest[name]
         seq, slot = seq + 1, 1 - slot
-        data = encode_slot(name, seq, encode_record(record))
+        payload = encode_record(record).encode()
+        header = slot_header(name, seq, payload)
         with self.files.open(self._slot_path(name, slot), "wb") as f:
-            f.write(data)
+            f.write(header)
+            f.write(payload)
+            f.write(b"\n")
         self._newest[name] = (seq, slot)
         self.writes += 1
-        self.bytes_written += len(data)
+        self.bytes_written += len(header) + len(payload) + 1
 
 
 class MemoryStore:
