@@ -48,7 +48,8 @@ class Meter:
         else:
             provisioned = True
         self.cfg = cfg
-        self.events = EventLog(cfg["event_capacity"], store.load("events"))
+        self.events = EventLog(cfg["event_capacity"])
+        self.events.load(store)
         hist = store.load("history") or {"daily": [], "monthly": []}
         self.daily = hist["daily"]
         self.monthly = hist["monthly"]
@@ -579,9 +580,7 @@ class Meter:
 
     def _save_events(self, now):
         if self.events.dirty:
-            self.store.save("events", self.events.record())
-            self.saves += 1
-            self.events.dirty = False
+            self.saves += self.events.save(self.store)
             self.events_save_t = now
 
     def _save_history(self):
@@ -589,6 +588,8 @@ class Meter:
         self.saves += 1
 
     def _save_config(self, now, what, value=0):
+        """Configuration changes are rare (tokens, provisioning): save with the event."""
         self.store.save("config", self.cfg)
         self.saves += 1
         self.events.add(now, "config", what, value)
+        self._save_events(now)
