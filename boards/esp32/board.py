@@ -3,7 +3,9 @@
 ``build_board(board_config)`` takes the meter configuration's ``board`` section
 (``{"name": "esp32", "variant": ..., "pins": {...}}``) and returns an ``Esp32Board``
 with the attributes and methods ``boards/README.md`` lists. Nothing here decides
-anything about credit or supply; it only wires pins to drivers.
+anything about credit or supply; it only wires pins to drivers. Drivers that only one
+variant uses (relay or valve, metering chip or pulse counter) are imported when built,
+which keeps the unused one's bytecode out of the heap (.mpy code is loaded into RAM).
 """
 from machine import I2C, Pin, UART
 
@@ -12,18 +14,14 @@ from boards.esp32 import ticks
 from boards.esp32.battery import Battery
 from boards.esp32.button import Button
 from boards.esp32.buzzer import Buzzer
-from boards.esp32.cse7766 import Cse7766
 from boards.esp32.display import TextDisplay
 from boards.esp32.ir_port import IrPort
 from boards.esp32.keypad import Keypad
 from boards.esp32.leds import Leds
 from boards.esp32.power_fail import PowerFail
-from boards.esp32.pulse_counter import PulseCounter
-from boards.esp32.relay import LatchingRelay
 from boards.esp32.rtc import Clock
 from boards.esp32.ssd1306 import Ssd1306
 from boards.esp32.tamper import Tamper
-from boards.esp32.valve import MotorValve
 from boards.esp32.watchdog import Watchdog
 
 CSE7766_BAUD = 4800
@@ -40,6 +38,7 @@ class Esp32Board:
 
         self.metering = None
         if p["metering"] == "cse7766":
+            from boards.esp32.cse7766 import Cse7766
             uart = UART(p["meter_uart_id"], baudrate=CSE7766_BAUD, bits=8, parity=0, stop=1,
                         rx=p["meter_rx"], tx=p["meter_tx"], timeout=0, rxbuf=256)
             self.metering = Cse7766(uart, p["voltage_scale"], p["current_scale"],
@@ -49,16 +48,19 @@ class Esp32Board:
 
         self.pulse_input = None
         if p["pulse_input"] is not None:
+            from boards.esp32.pulse_counter import PulseCounter
             self.pulse_input = PulseCounter(
                 p["pulse_input"], p["pulse_timer"], p["pulse_debounce_ms"],
                 pull=pinmap.has_internal_pull(p["pulse_input"]))
 
         if p["supply"] == "relay":
+            from boards.esp32.relay import LatchingRelay
             self.supply = LatchingRelay(
                 p["relay_set"], p["relay_reset"], p["relay_pulse_ms"], p["supply_timer"],
                 voltage_mv=self.supply_voltage_mv if self.metering else None,
                 nominal_mv=p["nominal_voltage_mv"])
         elif p["supply"] == "valve":
+            from boards.esp32.valve import MotorValve
             self.supply = MotorValve(
                 p["valve_open"], p["valve_close"], p["valve_timeout_ms"], p["supply_timer"],
                 opened_switch=p["valve_opened_switch"], closed_switch=p["valve_closed_switch"])
