@@ -167,3 +167,17 @@ def test_time_based_credit_counts_minutes_of_supply():
     assert m.state() == ("off", "credit_exhausted")
     m.tick(T + 7200)
     assert m.balance_micro() == 0
+
+
+def test_saves_per_day_stay_within_the_documented_bound():
+    from meter.core import saves_per_day
+    store = LogStore()
+    start = at(2025, 3, 10)
+    m = Meter(electricity(), store, start)
+    m.topup(start, 10000 * UNIT)
+    before = store.count()
+    run_power(m, start, start + 86400, 3600)            # 86.4 kWh in a day
+    measured = store.count() - before
+    bound = saves_per_day(electricity(), 86400, events_per_day=len(m.events.items))
+    # each 60 Wh sample exceeds the 10 Wh quantum, so every sample is saved
+    assert 1440 <= measured <= bound["total"]

@@ -593,3 +593,22 @@ class Meter:
         self.saves += 1
         self.events.add(now, "config", what, value)
         self._save_events(now)
+
+
+def saves_per_day(cfg, daily_milli, events_per_day=0, topups_per_day=0):
+    """Upper bound on store saves per day for the flash-wear calculation.
+
+    "meter": one per save quantum of consumption (ceil), plus the day close, plus at
+    most one per ``save_max_interval_s`` when consumption is too small to fill a quantum,
+    plus one per top-up / credit-state or supply change (counted by the caller in
+    ``events_per_day``); "history": one at the day close; event pages: at most one per
+    ``events_save_interval_s`` while events are logged (one page, <= 50 entries).
+    """
+    cfg = configmod.validate(cfg)
+    quantum = cfg["save_quantum_milli"]
+    meter = (daily_milli + quantum - 1) // quantum + 1 + 86400 // cfg["save_max_interval_s"]
+    meter += events_per_day + topups_per_day
+    interval = max(cfg["events_save_interval_s"], 1)
+    pages = min(events_per_day, 86400 // interval) + topups_per_day
+    return {"meter": meter, "history": 1, "events": pages,
+            "total": meter + 1 + pages}
