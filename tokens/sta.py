@@ -74,11 +74,11 @@ _SLOT = bytes((0, 1, 2, 3, 4, 5, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4))
 
 
 def _slot_tables(sub0, sub1, perm):
-    """Three arrays indexed 32*i + 16*keybit + v: nibble i's S-box then the permutation.
-
-    Each entry is that nibble's contribution to the three output chunks, key slots clear.
-    """
-    tables = (array("I", bytes(4 * 512)), array("I", bytes(4 * 512)), array("I", bytes(4 * 512)))
+    """One array of 3 x 512: entry 512*c + 32*i + 16*keybit + v is chunk c of nibble i's
+    contribution after the chosen S-box and the permutation (key slots clear)."""
+    table = array("I", range(1536))  # sized from range: no temporary 6 KB buffer
+    for n in range(1536):
+        table[n] = 0
     for i in range(16):
         for keybit in (0, 1):
             sub = sub1 if keybit else sub0
@@ -89,15 +89,17 @@ def _slot_tables(sub0, sub1, perm):
                     if (s >> b) & 1:
                         d = perm[4 * i + b]
                         n = d >> 2
-                        tables[_CHUNK[n]][idx] |= 1 << (5 * _SLOT[n] + (d & 3))
-    return tables
+                        table[512 * _CHUNK[n] + idx] |= 1 << (5 * _SLOT[n] + (d & 3))
+    return table
 
 
-_ENC_TABLES = _slot_tables(S1, S2, P)
-_DEC_TABLES = _slot_tables(INV_S1, INV_S2, INV_P)
-# Slot value (keybit << 4 | v) -> inverse S-box output: the last decryption step.
-_FINAL_INV = INV_S1 + INV_S2
-_IDENTITY = bytes(range(16)) + bytes(range(16))
+_DEC_TABLE = _slot_tables(INV_S1, INV_S2, INV_P)
+_enc_table = None  # built on first use: the meter never encrypts
+# Nibble maps for the way in (16 entries) and the way out (32, indexed by key slot | v).
+# Decryption enters through S1 with key bit 0, so its first table pass (inv(S1), then the
+# inverse permutation) is the bare inverse permutation; it leaves through inv(S1)/inv(S2).
+_ENC_NIBBLES = bytes(range(16)) * 3
+_DEC_NIBBLES = S1 + INV_S1 + INV_S2
 
 
 def _masks(key, rounds):
@@ -113,77 +115,162 @@ def _masks(key, rounds):
 
 
 def _portable_schedule(key):
-    enc = _masks(key, range(16))
-    # Decryption: the first pass is the inverse permutation alone (mask 0, see
-    # decrypt_portable), then inverse rounds 15..1 each followed by the next inverse
-    # permutation, then the inverse substitution of round 0.
+    """17 mask triples per direction: 16 table passes, then the way out."""
+    enc = _masks(key, range(16)) + array("I", bytes(12))
+    # decryption: bare inverse permutation, inverse rounds 15..1 each followed by the
+    # next inverse permutation, and the inverse substitution of round 0 on the way out
     dec = array("I", bytes(12)) + _masks(key, range(15, -1, -1))
     return enc, dec
 
 
-def _spread(block, sub):
-    """A 64-bit int as three slot chunks, each nibble mapped through ``sub``."""
-    lo = block & 0xFFFFFF          # nibbles 0..5
-    mid = (block >> 24) & 0xFFFFF  # nibbles 6..10
-    top = block >> 44              # nibbles 11..15
+def _core_plain(state, masks, table, nibbles):
+    """The whole cipher on ``state`` = [bits 0..23, bits 24..43, bits 44..63], in place.
+
+    Spread the nibbles into 5-bit slots through nibbles[0:16], run 16 table passes (OR
+    in the round's key bits, look up every slot, OR the results), then gather the slots
+    back through nibbles[16:48].
+    """
+    lo = state[0]
+    mid = state[1]
+    top = state[2]
     c0 = c1 = c2 = 0
-    for k in range(6):
-        c0 |= sub[(lo >> (4 * k)) & 15] << (5 * k)
-    for k in range(5):
-        c1 |= sub[(mid >> (4 * k)) & 15] << (5 * k)
-        c2 |= sub[(top >> (4 * k)) & 15] << (5 * k)
-    return c0, c1, c2
-
-
-def _gather(c0, c1, c2, final):
-    """Three slot chunks (key slots filled) back to a 64-bit int via ``final`` (32 entries)."""
-    lo = 0
-    for k in range(6):
-        lo |= final[(c0 >> (5 * k)) & 31] << (4 * k)
-    for k in range(5):
-        lo |= final[(c1 >> (5 * k)) & 31] << (4 * k + 24)
-    hi = 0
-    for k in range(5):
-        hi |= final[(c2 >> (5 * k)) & 31] << (4 * k)
-    return (hi << 44) | lo
-
-
-def _passes(c0, c1, c2, masks, count, tables):
-    """``count`` passes of (OR in the key bits, look up every nibble, OR the results)."""
-    ta, tb, tc = tables
-    m = 0
-    for _ in range(count):
-        c0 |= masks[m]
-        c1 |= masks[m + 1]
-        c2 |= masks[m + 2]
-        m += 3
+    for k in range(0, 30, 5):
+        c0 |= nibbles[lo & 15] << k
+        lo >>= 4
+    for k in range(0, 25, 5):
+        c1 |= nibbles[mid & 15] << k
+        mid >>= 4
+        c2 |= nibbles[top & 15] << k
+        top >>= 4
+    c0 |= masks[0]
+    c1 |= masks[1]
+    c2 |= masks[2]
+    m = 3
+    for _ in range(16):
         a = b = c = 0
-        base = 0
-        for _k in range(6):
+        for base in (0, 32, 64, 96, 128, 160):
             x = base + (c0 & 31)
-            a |= ta[x]
-            b |= tb[x]
-            c |= tc[x]
+            a |= table[x]
+            b |= table[x + 512]
+            c |= table[x + 1024]
             c0 >>= 5
-            base += 32
-        for _k in range(5):
+        for base in (192, 224, 256, 288, 320):
             x = base + (c1 & 31)
-            a |= ta[x]
-            b |= tb[x]
-            c |= tc[x]
+            a |= table[x]
+            b |= table[x + 512]
+            c |= table[x + 1024]
             c1 >>= 5
-            base += 32
-        for _k in range(5):
+        for base in (352, 384, 416, 448, 480):
             x = base + (c2 & 31)
-            a |= ta[x]
-            b |= tb[x]
-            c |= tc[x]
+            a |= table[x]
+            b |= table[x + 512]
+            c |= table[x + 1024]
             c2 >>= 5
-            base += 32
-        c0 = a
-        c1 = b
-        c2 = c
-    return c0, c1, c2, m
+        c0 = a | masks[m]
+        c1 = b | masks[m + 1]
+        c2 = c | masks[m + 2]
+        m += 3
+    lo = mid = top = 0
+    for k in range(0, 24, 4):
+        lo |= nibbles[16 + (c0 & 31)] << k
+        c0 >>= 5
+    for k in range(0, 20, 4):
+        mid |= nibbles[16 + (c1 & 31)] << k
+        c1 >>= 5
+        top |= nibbles[16 + (c2 & 31)] << k
+        c2 >>= 5
+    state[0] = lo
+    state[1] = mid
+    state[2] = top
+
+
+_core_native = None
+if sys.implementation.name == "micropython":
+    try:
+        import micropython
+
+        @micropython.viper
+        def _core_viper(state: ptr32, masks: ptr32, table: ptr32, nibbles: ptr8):
+            """``_core_plain`` compiled to machine code; every value stays below 2^30."""
+            lo = int(state[0])
+            mid = int(state[1])
+            top = int(state[2])
+            c0 = 0
+            c1 = 0
+            c2 = 0
+            k = 0
+            while k < 30:
+                c0 |= nibbles[lo & 15] << k
+                lo >>= 4
+                k += 5
+            k = 0
+            while k < 25:
+                c1 |= nibbles[mid & 15] << k
+                mid >>= 4
+                c2 |= nibbles[top & 15] << k
+                top >>= 4
+                k += 5
+            c0 |= masks[0]
+            c1 |= masks[1]
+            c2 |= masks[2]
+            m = 3
+            while m < 51:
+                a = 0
+                b = 0
+                c = 0
+                base = 0
+                x = c0
+                while base < 512:  # chunk 0 is slots 0..5, chunk 1 6..10, chunk 2 11..15
+                    if base == 192:
+                        x = c1
+                    elif base == 352:
+                        x = c2
+                    i = base + (x & 31)
+                    a |= table[i]
+                    b |= table[i + 512]
+                    c |= table[i + 1024]
+                    x >>= 5
+                    base += 32
+                c0 = a | int(masks[m])
+                c1 = b | int(masks[m + 1])
+                c2 = c | int(masks[m + 2])
+                m += 3
+            lo = 0
+            mid = 0
+            top = 0
+            k = 0
+            while k < 24:
+                lo |= nibbles[16 + (c0 & 31)] << k
+                c0 >>= 5
+                k += 4
+            k = 0
+            while k < 20:
+                mid |= nibbles[16 + (c1 & 31)] << k
+                c1 >>= 5
+                top |= nibbles[16 + (c2 & 31)] << k
+                c2 >>= 5
+                k += 4
+            state[0] = lo
+            state[1] = mid
+            state[2] = top
+
+        _core_native = _core_viper
+    except (ImportError, SyntaxError, NameError):  # a port without the native emitter
+        _core_native = None
+
+_core = _core_native or _core_plain
+_state = array("I", bytes(12))  # scratch; the meter decodes one token at a time
+
+
+def _crypt(block, masks, table, nibbles, core):
+    if block < 0 or block >> 64:
+        raise ValueError("a block is a 64-bit unsigned integer")
+    state = _state
+    state[0] = block & 0xFFFFFF
+    state[1] = (block >> 24) & 0xFFFFF
+    state[2] = block >> 44
+    core(state, masks, table, nibbles)
+    return (state[2] << 44) | (state[1] << 24) | state[0]
 
 
 _last_key = None
@@ -202,32 +289,114 @@ def portable_schedule(key):
     return schedule
 
 
-def _check_block(block):
-    if block < 0 or block >> 64:
-        raise ValueError("a block is a 64-bit unsigned integer")
+def encrypt_portable(block, key, core=None):
+    """``encrypt`` through the meter's chunked path (``core``: plain or viper, for tests)."""
+    global _enc_table
+    if _enc_table is None:
+        _enc_table = _slot_tables(S1, S2, P)
+    return _crypt(block, portable_schedule(key)[0], _enc_table, _ENC_NIBBLES, core or _core)
 
 
-def encrypt_portable(block, key):
-    """``encrypt`` through the meter's chunked path."""
-    _check_block(block)
-    enc = portable_schedule(key)[0]
-    c0, c1, c2 = _spread(block, _IDENTITY)
-    c0, c1, c2, _ = _passes(c0, c1, c2, enc, 16, _ENC_TABLES)
-    return _gather(c0, c1, c2, _IDENTITY)
+def decrypt_portable(block, key, core=None):
+    """``decrypt`` through the meter's chunked path (``core``: plain or viper, for tests)."""
+    return _crypt(block, portable_schedule(key)[1], _DEC_TABLE, _DEC_NIBBLES, core or _core)
 
 
-def decrypt_portable(block, key):
-    """``decrypt`` through the meter's chunked path.
+if _IS_CPYTHON:
+    # CPython fast path (vending host). State: 128-bit int, byte j of the block in bits
+    # 16j..16j+7 and the key bits of its two nibbles in bits 16j+8 and 16j+9, so one OR
+    # puts a round's key in, one struct.unpack yields the 8 slot values, and each indexes
+    # a 1024-entry table of ints: the two S-boxes, then the permutation, already spread
+    # to slots for the next round. Tables (~40k ints) are built on first use.
+    import struct
 
-    The ciphertext's nibbles enter through S1 with key bit 0, so the first table pass
-    (inv(S1) then inverse permutation) is the bare inverse permutation.
-    """
-    _check_block(block)
-    dec = portable_schedule(key)[1]
-    c0, c1, c2 = _spread(block, S1)
-    c0, c1, c2, m = _passes(c0, c1, c2, dec, 16, _DEC_TABLES)
-    return _gather(c0 | dec[m], c1 | dec[m + 1], c2 | dec[m + 2], _FINAL_INV)
+    _unpack_slots = struct.Struct("<8H").unpack
+    _fast = {}
 
+    def _byte_tables(boxes, perm, slots):
+        """tables[j][kk << 8 | v]: byte v at byte j, nibbles through boxes[key bit], then
+        perm (None: no permutation), as slots (16-bit spacing) or a plain int."""
+        tables = []
+        for j in range(8):
+            table = []
+            for idx in range(1024 if boxes[0] != boxes[1] else 256):
+                sub = boxes[(idx >> 8) & 1][idx & 15] | boxes[idx >> 9][(idx >> 4) & 15] << 4
+                y = 0
+                for b in range(8):
+                    if sub >> b & 1:
+                        bit = 8 * j + b
+                        y |= 1 << (perm[bit] if perm else bit)
+                if slots:
+                    y = sum(((y >> (8 * n)) & 255) << (16 * n) for n in range(8))
+                table.append(y)
+            tables.append(table)
+        return tables
 
-encrypt = encrypt_portable
-decrypt = decrypt_portable
+    def _fast_tables():
+        if not _fast:
+            ident = bytes(range(16))
+            _fast["enc"] = _byte_tables((S1, S2), P, True)
+            _fast["enc_last"] = _byte_tables((S1, S2), P, False)
+            _fast["dec_first"] = _byte_tables((ident, ident), INV_P, True)
+            _fast["dec"] = _byte_tables((INV_S1, INV_S2), INV_P, True)
+            _fast["dec_last"] = _byte_tables((INV_S1, INV_S2), None, False)
+        return _fast
+
+    def _fast_key_schedule(key, _cache=[None, None]):
+        """Round-0 offsets and every round's slot masks, in pass order; last key kept."""
+        if key == _cache[0]:
+            return _cache[1]
+        _check_key(key)
+        ones = (1 << 64) - 1
+        k = int.from_bytes(key, "big") ^ ones
+        k = ((k >> 12) | (k << 52)) & ones  # round 0 key
+        masks = []
+        for _ in range(16):
+            m = 0
+            for j in range(8):
+                m |= (((k >> (8 * j + 3)) & 1) | ((k >> (8 * j + 6)) & 2)) << (16 * j + 8)
+            masks.append(m)
+            k = ((k << 1) | (k >> 63)) & ones
+        offsets = tuple((masks[0] >> (16 * j)) & 0x300 for j in range(8))
+        schedule = (offsets, masks[1:15], masks[15], masks[15:0:-1], masks[0])
+        _cache[:] = [bytes(key), schedule]
+        return schedule
+
+    def _run_fast(s, mids, final, mid, last):
+        unpack = _unpack_slots
+        t0, t1, t2, t3, t4, t5, t6, t7 = mid
+        for m in mids:
+            a, b, c, d, e, f, g, h = unpack((s | m).to_bytes(16, "little"))
+            s = t0[a] | t1[b] | t2[c] | t3[d] | t4[e] | t5[f] | t6[g] | t7[h]
+        t0, t1, t2, t3, t4, t5, t6, t7 = last
+        a, b, c, d, e, f, g, h = unpack((s | final).to_bytes(16, "little"))
+        return t0[a] | t1[b] | t2[c] | t3[d] | t4[e] | t5[f] | t6[g] | t7[h]
+
+    def encrypt_fast(block, key):
+        """``encrypt`` with byte-slot tables of ints (CPython only)."""
+        if block < 0 or block >> 64:
+            raise ValueError("a block is a 64-bit unsigned integer")
+        tables = _fast or _fast_tables()
+        o, mids, final = _fast_key_schedule(key)[:3]
+        t0, t1, t2, t3, t4, t5, t6, t7 = tables["enc"]
+        a, b, c, d, e, f, g, h = block.to_bytes(8, "little")
+        s = (t0[o[0] | a] | t1[o[1] | b] | t2[o[2] | c] | t3[o[3] | d]
+             | t4[o[4] | e] | t5[o[5] | f] | t6[o[6] | g] | t7[o[7] | h])
+        return _run_fast(s, mids, final, tables["enc"], tables["enc_last"])
+
+    def decrypt_fast(block, key):
+        """``decrypt`` with byte-slot tables of ints (CPython only)."""
+        if block < 0 or block >> 64:
+            raise ValueError("a block is a 64-bit unsigned integer")
+        tables = _fast or _fast_tables()
+        mids, final = _fast_key_schedule(key)[3:]
+        t0, t1, t2, t3, t4, t5, t6, t7 = tables["dec_first"]
+        a, b, c, d, e, f, g, h = block.to_bytes(8, "little")
+        s = t0[a] | t1[b] | t2[c] | t3[d] | t4[e] | t5[f] | t6[g] | t7[h]
+        return _run_fast(s, mids, final, tables["dec"], tables["dec_last"])
+
+    encrypt = encrypt_fast
+    decrypt = decrypt_fast
+else:
+    encrypt = encrypt_portable
+    decrypt = decrypt_portable
