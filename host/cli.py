@@ -14,6 +14,7 @@ from host.errors import UserError
 COMMANDS = [
     ("token", "host.token_cmd", "encode, decode and build STS tokens"),
     ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
+    ("vend", "host.vend_cmd", "vending station: customers, meters, keys, sales, receipts, reports"),
 ]
 
 

@@ -22,6 +22,7 @@ def utc_now():
 
 class Station:
     def __init__(self, engine, passphrase=None, clock=utc_now):
+        """``passphrase``: the keystore passphrase, or a function asked only when a key is needed."""
         self.engine = engine
         self._passphrase = passphrase
         self._keystore = None
@@ -61,7 +62,8 @@ class Station:
     # Keys ------------------------------------------------------------------------------
     def keystore(self, conn):
         if self._keystore is None:
-            self._keystore = Keystore.unlock(conn, self._passphrase)
+            passphrase = self._passphrase() if callable(self._passphrase) else self._passphrase
+            self._keystore = Keystore.unlock(conn, passphrase)
         return self._keystore
 
     def decoder_key(self, conn, meter, today):

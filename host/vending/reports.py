@@ -1,0 +1,165 @@
+"""Reports for the counter and the finance office, aggregated in SQL.
+
+* ``daily``: sales per UTC day, channel and operator.
+* ``settlement``: per customer, the month that ends on the customer's settlement day
+  (for ``--month 2026-05`` and day 15: 2026-04-15 00:00 up to 2026-05-15 00:00, UTC),
+  with confirmed refunds in the same period subtracted in ``net_cents``.
+* ``meter_history``: one meter's purchases, with a PNG chart if asked.
+Money columns are integer cents; CSV files carry them as decimal strings.
+"""
+import csv
+import datetime
+
+from sqlalchemy import and_, func, or_, select
+
+from host.vending import schema
+from host.vending.money import fmt_cents, fmt_tenths
+
+DAILY_COLUMNS = ["day", "channel", "operator", "sales", "amount", "debt", "service", "vat", "energy", "units"]
+SETTLEMENT_COLUMNS = ["account", "name", "period_from", "period_to", "sales", "amount", "debt", "service", "vat",
+                      "energy", "units", "refunds", "net"]
+METER_COLUMNS = ["receipt", "sold_at", "channel", "operator", "amount", "vat", "energy", "units", "tid"]
+
+_MONEY = {"amount": "amount_cents", "debt": "debt_cents", "service": "service_cents", "vat": "vat_cents",
+          "energy": "energy_cents", "refunds": "refunds_cents", "net": "net_cents"}
+
+
+def _money_sums(s):
+    return [func.count().label("sales"),
+            func.sum(s.c.amount_cents).label("amount_cents"), func.sum(s.c.debt_cents).label("debt_cents"),
+            func.sum(s.c.service_cents).label("service_cents"), func.sum(s.c.vat_cents).label("vat_cents"),
+            func.sum(s.c.energy_cents).label("energy_cents"), func.sum(s.c.units_tenths).label("units_tenths")]
+
+
+def _present(row):
+    """Integers for JSON plus display strings under the short column names."""
+    out = dict(row)
+    for short, long in _MONEY.items():
+        if long in out:
+            out[long] = int(out[long] or 0)
+            out[short] = fmt_cents(out[long])
+    if "units_tenths" in out:
+        out["units_tenths"] = int(out["units_tenths"] or 0)
+        out["units"] = fmt_tenths(out["units_tenths"])
+    return out
+
+
+def daily(conn, start, end):
+    s, o = schema.sales, schema.operators
+    day = func.date(s.c.sold_at).label("day")
+    query = (select(day, s.c.channel, o.c.name.label("operator"), *_money_sums(s))
+             .join(o, o.c.id == s.c.operator_id)
+             .where(s.c.sold_at >= start, s.c.sold_at < end)
+             .group_by(day, s.c.channel, o.c.name).order_by(day, s.c.channel, o.c.name))
+    rows = []
+    for r in conn.execute(query).mappings():
+        r = _present(r)
+        r["day"] = str(r["day"])[:10]
+        rows.append(r)
+    return rows
+
+
+def _shift_month(year, month, delta):
+    index = year * 12 + (month - 1) + delta
+    return index // 12, index % 12 + 1
+
+
+def settlement_period(year, month, day):
+    """[from, to) of the settlement falling due on ``day`` of year-month."""
+    py, pm = _shift_month(year, month, -1)
+    return datetime.datetime(py, pm, day), datetime.datetime(year, month, day)
+
+
+def settlement(conn, year, month):
+    s, c, a = schema.sales, schema.customers, schema.adjustments
+    days = sorted(d for (d,) in conn.execute(select(c.c.settlement_day).distinct()))
+    if not days:
+        return []
+    periods = {d: settlement_period(year, month, d) for d in days}
+    in_period = or_(*[and_(c.c.settlement_day == d, s.c.sold_at >= lo, s.c.sold_at < hi)
+                      for d, (lo, hi) in periods.items()])
+    lowest = min(lo for lo, _ in periods.values())
+    highest = max(hi for _, hi in periods.values())
+    query = (select(s.c.customer_id, *_money_sums(s)).join(c, c.c.id == s.c.customer_id)
+             .where(s.c.sold_at >= lowest, s.c.sold_at < highest, in_period)
+             .group_by(s.c.customer_id))
+    totals = {r["customer_id"]: r for r in conn.execute(query).mappings()}
+    refund_in_period = or_(*[and_(c.c.settlement_day == d, a.c.confirmed_at >= lo, a.c.confirmed_at < hi)
+                             for d, (lo, hi) in periods.items()])
+    refunds = dict(conn.execute(
+        select(a.c.customer_id, func.sum(a.c.amount_cents)).join(c, c.c.id == a.c.customer_id)
+        .where(a.c.kind == "refund", a.c.status == "confirmed", refund_in_period)
+        .group_by(a.c.customer_id)).all())
+    wanted = set(totals) | set(refunds)
+    rows = []
+    if not wanted:
+        return rows
+    for cust in conn.execute(select(c.c.id, c.c.account, c.c.name, c.c.settlement_day)
+                             .order_by(c.c.account)).mappings():
+        if cust["id"] not in wanted:
+            continue
+        t = totals.get(cust["id"], {})
+        lo, hi = periods[cust["settlement_day"]]
+        row = {"account": cust["account"], "name": cust["name"], "period_from": lo.date().isoformat(),
+               "period_to": (hi - datetime.timedelta(days=1)).date().isoformat(), "sales": int(t.get("sales") or 0)}
+        for key in ("amount_cents", "debt_cents", "service_cents", "vat_cents", "energy_cents", "units_tenths"):
+            row[key] = int(t.get(key) or 0)
+        row["refunds_cents"] = int(refunds.get(cust["id"]) or 0)
+        row["net_cents"] = row["amount_cents"] - row["refunds_cents"]
+        rows.append(_present(row))
+    return rows
+
+
+def meter_history(conn, pan, start, end):
+    from host.vending.records import find_meter
+    meter = find_meter(conn, pan)
+    s, o, t = schema.sales, schema.operators, schema.tokens
+    query = (select(s.c.id.label("receipt"), s.c.sold_at, s.c.channel, o.c.name.label("operator"), s.c.amount_cents,
+                    s.c.vat_cents, s.c.energy_cents, s.c.units_tenths,
+                    select(func.min(t.c.tid)).where(t.c.sale_id == s.c.id, t.c.kind == "credit")
+                    .scalar_subquery().label("tid"))
+             .join(o, o.c.id == s.c.operator_id)
+             .where(s.c.meter_id == meter["id"], s.c.sold_at >= start, s.c.sold_at < end).order_by(s.c.id))
+    rows = []
+    for r in conn.execute(query).mappings():
+        r = _present(r)
+        r["sold_at"] = r["sold_at"].isoformat(" ", "seconds")
+        rows.append(r)
+    return meter["pan"], rows
+
+
+def write_csv(path, rows, columns):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow(["" if r.get(col) is None else r.get(col) for col in columns])
+    return path
+
+
+def chart(path, pan, rows):
+    """Purchases over time: money per sale (bars) and cumulative units (line)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    when = [datetime.datetime.fromisoformat(r["sold_at"]) for r in rows]
+    amounts = [r["amount_cents"] / 100 for r in rows]     # display only, never stored
+    cumulative, total = [], 0
+    for r in rows:
+        total += r["units_tenths"]
+        cumulative.append(total / 10)
+    fig, left = pyplot.subplots(figsize=(8, 4), dpi=100)
+    if rows:
+        left.bar(when, amounts, width=0.6, color="#4a7ab5", label="amount paid")
+        right = left.twinx()
+        right.step(when, cumulative, where="post", color="#c0392b", label="units bought (cumulative)")
+        right.set_ylabel("units (cumulative)")
+    else:
+        left.text(0.5, 0.5, "no purchases in this period", ha="center", va="center", transform=left.transAxes)
+    left.set_ylabel("amount paid")
+    left.set_title("Purchases of meter %s" % pan)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path)
+    pyplot.close(fig)
+    return path
