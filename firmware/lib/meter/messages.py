@@ -1,0 +1,226 @@
+"""The words on the meter's face: token results, credit alarms, keypad errors, amounts.
+
+Everything here returns ASCII text that fits a 16-character line, built from integers
+only (no float near money or energy). A *screen* is ``(line1, line2)``; a *message* is
+``(line1, line2, seconds)``, the form ``display.Display.show`` queues.
+
+Result names (the CONLOG/IEC 62055-41 status codes of sts.md section 10; the code
+numbers are accepted too):
+
+    1 accept   2 1st_kct   3 2nd_kct   4 overflow  5 key_type   6 format
+    7 range    8 function  9 old      10 used     11 key_expired 12 ddtk
+    13 crc    14 mfr_code 15 lockout  16 not_ready
+
+Amount rounding: shown amounts are rounded toward minus infinity to the shown decimals,
+so the display never shows more credit (or less debt) than the register holds.
+"""
+
+WIDTH = 16
+ACCEPT_S = 3        # CLOU: accept message ~3 s, then the credited amount ~5 s
+AMOUNT_S = 5
+REJECT_S = 5
+LOCKOUT_S = 5
+
+RESULT_NAMES = ("accept", "1st_kct", "2nd_kct", "overflow", "key_type", "format",
+                "range", "function", "old", "used", "key_expired", "ddtk", "crc",
+                "mfr_code", "lockout", "not_ready")
+
+# other spellings of the same results (display labels of sts.md, acceptance names)
+_ALIASES = {"1stkct": "1st_kct", "2ndkct": "2nd_kct", "kct1": "1st_kct",
+            "kct2": "2nd_kct", "keytype": "key_type", "keyexpired": "key_expired",
+            "expired": "key_expired", "mfrcode": "mfr_code", "manufacturer_code": "mfr_code",
+            "token_lockout": "lockout", "tokenlockout": "lockout",
+            "notready": "not_ready", "crc_error": "crc", "not_supported": "function"}
+
+# result -> (short label after "Reject", explanation on line 2)
+_REJECTS = {
+    "overflow": ("overflow", "Credit too high"),
+    "key_type": ("key type", "Wrong key type"),
+    "format": ("format", "Token not valid"),
+    "range": ("range", "Value not valid"),
+    "function": ("function", "Not supported"),
+    "old": ("old", "Token too old"),
+    "used": ("used", "Used before"),
+    "key_expired": ("expired", "Meter key expired"),
+    "ddtk": ("DDTK", "Needs key change"),
+    "crc": ("CRC", "Check the digits"),
+    "mfr_code": ("mfr code", "Wrong make"),
+}
+
+UNIT_OF_UTILITY = {"electricity": "kWh", "heat": "kWh", "water": "m3", "gas": "m3",
+                   "time": "min"}
+
+# core.credit_state() / supply state -> the screen that explains it
+_CREDIT_STATES = {
+    "normal": None,
+    "low1": ("Credit low", "Buy a token soon"),
+    "low2": ("Credit very low", "Buy a token now"),
+    "exhausted": ("Credit used up", "#09# emergency"),
+    "emergency": ("Emergency credit", "in use"),
+    "disconnected": ("Supply off", "Buy a token"),
+    "friendly": ("Friendly credit", "active"),
+    "ready": ("READY: press", "button twice"),
+    "limited": ("Credit used up", "Power limited"),
+}
+
+# keypad error reasons (keypad.py) -> line 1; line 2 is built from the detail
+_ENTRY_ERRORS = {
+    "too few digits": ("Too few digits", "Enter 20 digits"),
+    "unknown code": ("Unknown code", None),
+    "timeout": ("Entry timed out", "Start again"),
+}
+
+
+def result_name(result):
+    """The canonical name of a result given as a name, label or code number (1..16)."""
+    if isinstance(result, int) and not isinstance(result, bool):
+        if 1 <= result <= len(RESULT_NAMES):
+            return RESULT_NAMES[result - 1]
+        raise ValueError("no token result with code %d" % result)
+    key = str(result).strip().lower().replace(" ", "_").replace("-", "_")
+    if key in RESULT_NAMES:
+        return key
+    squeezed = key.replace("_", "")
+    for k in (key, squeezed):
+        if k in _ALIASES:
+            return _ALIASES[k]
+    raise ValueError("unknown token result %r" % (result,))
+
+
+def fit(text):
+    """Exactly 16 printable ASCII characters: cut or padded; anything else becomes '?'."""
+    text = str(text)
+    out = []
+    for ch in text[:WIDTH]:
+        out.append(ch if 32 <= ord(ch) < 127 else "?")
+    line = "".join(out)
+    return line + " " * (WIDTH - len(line))
+
+
+def label_value(label, value):
+    """One line: label left, value right (``Credit   40.0kWh``). The value is never cut:
+    the label shrinks first; a value wider than the line shows as '#' characters."""
+    if len(value) > WIDTH:
+        return "#" * WIDTH
+    room = WIDTH - len(value) - 1
+    if room <= 0:
+        return " " * (WIDTH - len(value)) + value
+    label = label[:room]
+    return label + " " * (WIDTH - len(label) - len(value)) + value
+
+
+def fixed(value, scale, decimals):
+    """``value / scale`` as text with ``decimals`` decimals, floor-rounded, ints only.
+    fixed(12549999, 1000000, 1) == '12.5'; fixed(-1, 1000, 1) == '-0.1'."""
+    if decimals < 0:
+        raise ValueError("decimals must be >= 0")
+    p = 10 ** decimals
+    n = (value * p) // scale          # floor division: toward minus infinity
+    sign = "-" if n < 0 else ""
+    n = -n if n < 0 else n
+    whole, frac = divmod(n, p)
+    if decimals == 0:
+        return "%s%d" % (sign, whole)
+    digits = str(frac)
+    return "%s%d.%s" % (sign, whole, "0" * (decimals - len(digits)) + digits)
+
+
+def units_micro(micro, unit="kWh", decimals=1):
+    """Unit credit (core credit micro: 10^-6 kWh/m3/min) -> '12.5kWh'."""
+    return fixed(micro, 1000000, decimals) + unit
+
+
+def units_milli(milli, unit="kWh", decimals=1):
+    """A register in milli-units (Wh, L) -> '1234.5kWh'."""
+    return fixed(milli, 1000, decimals) + unit
+
+
+def money_micro(micro, symbol="", decimals=2):
+    """Currency credit (core credit micro: 10^-6 base units) -> 'KES 123.45'."""
+    number = fixed(micro, 1000000, decimals)
+    return symbol + " " + number if symbol else number
+
+
+def duration(seconds):
+    """'45 s', '21m 20s', '2h 05m' for a wait the customer reads."""
+    if seconds < 60:
+        return "%d s" % seconds
+    if seconds < 3600:
+        return "%dm %02ds" % (seconds // 60, seconds % 60)
+    return "%dh %02dm" % (seconds // 3600, seconds % 3600 // 60)
+
+
+def token_message(result, amount_text=None, credit_text=None, failures=0, lockout_s=0):
+    """The screens for a token result, in the order to show them.
+
+    result: a name of RESULT_NAMES, a label such as '1stKCT', or a code 1..16.
+    amount_text: the amount the token added, already formatted (e.g. '12.5kWh'); with
+        it, an accept is followed by an 'Added'/'Credit' screen.
+    credit_text: the new credit, formatted; shown under the amount.
+    failures: consecutive failed tokens so far; > 0 shows CLOU's 'Reject-x' count.
+    lockout_s: seconds of token lockout remaining, for 'lockout' (and shown after a
+        reject that started a lockout).
+    Returns a list of (line1, line2, seconds), every line exactly 16 ASCII characters.
+    Raises ValueError for a result it does not know.
+    """
+    name = result_name(result)
+    out = []
+    if name == "accept":
+        out.append(("Accept", "Token OK", ACCEPT_S))
+        if amount_text is not None:
+            added = "+" + amount_text if amount_text[:1] not in "+-" else amount_text
+            out.append((label_value("Added", added),
+                        label_value("Credit", credit_text) if credit_text else "",
+                        AMOUNT_S))
+        elif credit_text is not None:
+            out.append((label_value("Credit", credit_text), "", AMOUNT_S))
+    elif name == "1st_kct":
+        out.append(("Key change", "1st token OK", REJECT_S))
+    elif name == "2nd_kct":
+        out.append(("Key change", "2nd token OK", REJECT_S))
+    elif name == "lockout":
+        out.append(("Token lockout", "Wait " + duration(lockout_s), LOCKOUT_S))
+    elif name == "not_ready":
+        out.append(("Not ready", "Try again later", REJECT_S))
+    else:
+        label, why = _REJECTS[name]
+        head = "Reject-%d" % failures if failures > 0 else "Reject"
+        line1 = head + ": " + label
+        if len(line1) > WIDTH:
+            line1 = head
+        out.append((line1, why, REJECT_S))
+        if lockout_s > 0:
+            out.append(("Token lockout", "Wait " + duration(lockout_s), LOCKOUT_S))
+    return [(fit(a), fit(b), s) for a, b, s in out]
+
+
+def credit_state_screen(state):
+    """The two lines that explain a credit/supply state, or None for 'normal'."""
+    if state not in _CREDIT_STATES:
+        raise ValueError("unknown credit state %r" % (state,))
+    screen = _CREDIT_STATES[state]
+    if screen is None:
+        return None
+    return fit(screen[0]), fit(screen[1])
+
+
+def entry_error_message(reason, detail=""):
+    """A keypad error action ('error', reason, detail) as one message."""
+    if reason not in _ENTRY_ERRORS:
+        raise ValueError("unknown entry error %r" % (reason,))
+    line1, line2 = _ENTRY_ERRORS[reason]
+    if line2 is None:
+        line2 = "#" + detail + "#"
+    return [(fit(line1), fit(line2), REJECT_S)]
+
+
+def emergency_message(result, amount_text=""):
+    """core.take_emergency_credit() results as a message."""
+    screens = {"accepted": ("Emergency credit", "+" + amount_text if amount_text else "given"),
+               "already_active": ("Emergency credit", "already in use"),
+               "not_needed": ("Emergency credit", "not needed yet"),
+               "disabled": ("Emergency credit", "not available")}
+    if result not in screens:
+        raise ValueError("unknown emergency credit result %r" % (result,))
+    a, b = screens[result]
+    return [(fit(a), fit(b), AMOUNT_S)]
