@@ -65,7 +65,7 @@ class Keypad:
     # ----------------------------------------------------------------- input
     def key(self, now, k):
         """One key press; returns an action or None."""
-        if k not in KEYS or len(k) != 1:
+        if not isinstance(k, str) or len(k) != 1 or k not in KEYS:
             raise ValueError("not a keypad key: %r" % (k,))
         self.silence = True
         self.tick(now)               # an entry left too long is gone before this key

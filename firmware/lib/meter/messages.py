@@ -41,7 +41,7 @@ _REJECTS = {
     "function": ("function", "Not supported"),
     "old": ("old", "Token too old"),
     "used": ("used", "Used before"),
-    "key_expired": ("expired", "Meter key expired"),
+    "key_expired": ("expired", "Key has expired"),
     "ddtk": ("DDTK", "Needs key change"),
     "crc": ("CRC", "Check the digits"),
     "mfr_code": ("mfr code", "Wrong make"),
