@@ -1,0 +1,370 @@
+"""Token acceptance on the meter: the STS rules between the keypad and the credit register.
+
+A token's journey here: 20 digits -> class (from the digits alone) -> lockout check ->
+decode with the meter's decoder key (``tokens.decode``) -> key, TID and tamper rules ->
+the meter core applies it -> one IEC 62055-41 result for the display.
+
+Rules and the choices where the standard's text is not public (sts.md section 10):
+
+* TID memory: the last ``TID_MEMORY`` accepted TIDs. A TID in memory is **Used**; a TID at
+  or below ``floor`` (the oldest TID the memory no longer holds, or the TID of the
+  provisioning minute) is **Old**. A rollover key change (RO bit) clears the memory.
+* Key expiry: a TID-bearing token is **Key expired** when ``tid >> 16 > KEN``, i.e. the
+  top 8 bits of its 24-bit TID pass the key expiry number (KEN 255: never).
+* DDTK: credit tokens are refused while the meter holds a default key (KT 1).
+* Key type transitions: nothing changes to KT 0 (initialisation keys are set at
+  manufacture only); a unique (2) or common (3) key never goes back to default (1).
+* Lockout: tokens that fail to decode (Format, CRC) count as failures; from the 3rd
+  failure on, token entry locks for 10 s, doubling per further failure up to 1,280 s.
+  Class 1 tokens still work; an accepted token resets the count; the count and the end
+  of the lockout are saved, so pulling the plug does not reset them.
+* Power cuts: the TID goes into memory together with a ``pending`` note in one save
+  *before* the token is applied; the meter core saves its top-up before returning. At
+  start-up a pending note whose top-up the core has not counted is applied then, so a
+  cut at any instant neither loses a token nor applies it twice.
+"""
+from tokens.decode import decode
+from tokens.digits import extract_class, parse_digits
+from tokens.errors import DecodeError
+
+TID_MEMORY = 50
+HISTORY = 10
+KCT_TIMEOUT_S = 600
+FREE_FAILURES = 2
+LOCKOUT_FIRST_S = 10
+LOCKOUT_MAX_S = 1280
+
+RESULT_CODES = {
+    "Accept": 1, "1stKCT": 2, "2ndKCT": 3, "Overflow": 4, "Key type": 5, "Format": 6,
+    "Range": 7, "Function": 8, "Old": 9, "Used": 10, "Key expired": 11, "DDTK": 12,
+    "CRC": 13, "Mfr code": 14, "Token lockout": 15, "Tamper": 17,
+}
+UTILITY_SUBCLASS = {"electricity": 0, "water": 1, "gas": 2, "heat": 0, "time": 3}
+UNIT_NAMES = {"electricity": "kWh", "water": "m3", "gas": "m3", "heat": "kWh", "time": "min"}
+
+# Class 1 control bits (Prepay's assignment; the standard's meaning is not public)
+TEST_LOAD_SWITCH = 1 << 0
+TEST_DISPLAY = 1 << 1
+SHOW_TOTALS = 1 << 2
+SHOW_KRN = 1 << 3
+SHOW_TI = 1 << 4
+SHOW_POWER_LIMIT = 1 << 5
+SHOW_VERSION = 1 << 6
+
+FIRMWARE_VERSION = "0.1.0"
+
+
+class Outcome:
+    """The answer to one token: the IEC result and what the display should say."""
+
+    def __init__(self, result, token_class=None, subclass=None, tid=None, amount=None,
+                 actions=None):
+        self.result = result
+        self.code = RESULT_CODES[result]
+        self.token_class = token_class
+        self.subclass = subclass
+        self.tid = tid
+        self.amount = amount          # what the token carried, in its own unit, or None
+        self.actions = actions or []  # class 1: ("show", label, value, unit) or ("test", what)
+        self.credit_micro = None      # balance after the token (credit micro)
+        self.failures = 0             # failed tokens in a row, for "Reject-x"
+        self.lockout_s = 0            # seconds of lockout left
+
+    @property
+    def accepted(self):
+        return self.result in ("Accept", "1stKCT", "2ndKCT")
+
+    def __repr__(self):
+        return "<Outcome %s>" % self.result
+
+
+def lockout_seconds(failures):
+    """10 s at the 3rd failure, doubling up to 1,280 s."""
+    if failures <= FREE_FAILURES:
+        return 0
+    seconds = LOCKOUT_FIRST_S << (failures - FREE_FAILURES - 1) if failures < 40 else LOCKOUT_MAX_S
+    return seconds if seconds < LOCKOUT_MAX_S else LOCKOUT_MAX_S
+
+
+def key_type_allowed(old_kt, new_kt):
+    if new_kt == 0:
+        return False
+    return not (old_kt >= 2 and new_kt == 1)
+
+
+def _hex_bytes(text):
+    return bytes(int(text[i:i + 2], 16) for i in range(0, len(text), 2))
+
+
+def _hex(data):
+    return "".join("%02x" % b for b in data)
+
+
+def new_record(sts_cfg, floor_tid):
+    """The acceptance state at provisioning, from the meter's STS identity."""
+    return {
+        "key": sts_cfg["key"], "algorithm": sts_cfg["algorithm"], "krn": sts_cfg["krn"],
+        "kt": sts_cfg["kt"], "ti": sts_cfg["ti"], "ken": sts_cfg.get("ken", 255),
+        "sgc": sts_cfg["sgc"],
+        "tids": [], "floor": floor_tid,
+        "failures": 0, "locked_until": 0,
+        "history": [], "pending": None,
+    }
+
+
+class TokenAcceptor:
+    """Applies tokens to a ``meter.core.Meter`` under the STS rules; state in record "tokens"."""
+
+    def __init__(self, meter, store, sts_cfg, now, floor_tid=0):
+        self.meter = meter
+        self.store = store
+        self.mfr_code = sts_cfg.get("manufacturer_code", 0)
+        self.mfr_digits = sts_cfg.get("mfr_digits", 2)
+        self.utility = meter.cfg["utility"]
+        self.currency = meter.cfg["credit_mode"] == "currency"
+        self.rate_unit_micro = sts_cfg.get("tariff_rate_unit_micro", 1000)
+        self.kct = {}                 # key change parts received: subclass -> fields
+        self.kct_t = 0
+        record = store.load("tokens")
+        if record is None:
+            record = new_record(sts_cfg, floor_tid)
+            self._save_record(record)
+        self.rec = record
+        self._key = _hex_bytes(record["key"])
+        self._finish_pending(now)
+
+    # ------------------------------------------------------------------ entry
+    def enter(self, now, digits):
+        """One token typed and Enter pressed: apply it and return an Outcome."""
+        outcome = self._enter(now, digits)
+        self._remember(now, outcome)
+        outcome.credit_micro = self.meter.balance_micro()
+        outcome.failures = self.rec["failures"]
+        outcome.lockout_s = self.lockout_s(now)
+        return outcome
+
+    def lockout_s(self, now):
+        left = self.rec["locked_until"] - now
+        return left if left > 0 else 0
+
+    def history(self):
+        """The last tokens, newest first: [time, result, class, subclass, amount]."""
+        return list(reversed(self.rec["history"]))
+
+    def last(self):
+        return self.rec["history"][-1] if self.rec["history"] else None
+
+    def _enter(self, now, digits):
+        try:
+            token_class, _ = extract_class(parse_digits(digits))
+        except DecodeError as exc:
+            return self._failed(now, exc.result)
+        if token_class == 1:
+            return self._class1(now, digits)
+        if self.lockout_s(now):
+            return Outcome("Token lockout", token_class)
+        try:
+            token = decode(digits, self._key, self.rec["algorithm"])
+        except DecodeError as exc:
+            if exc.result in ("Format", "CRC"):
+                return self._failed(now, exc.result)
+            return Outcome(exc.result, token_class)
+        if token.tid is None:
+            outcome = self._key_change(now, token)
+        else:
+            outcome = self._tid_token(now, token)
+        if outcome.accepted and self.rec["failures"]:
+            self.rec["failures"] = 0
+            self.rec["locked_until"] = 0
+            self._save_record(self.rec)
+        return outcome
+
+    def _failed(self, now, result):
+        rec = self.rec
+        rec["failures"] += 1
+        seconds = lockout_seconds(rec["failures"])
+        if seconds:
+            rec["locked_until"] = now + seconds
+        self._save_record(rec)
+        return Outcome(result)
+
+    # ------------------------------------------------------------ TID-bearing tokens
+    def _tid_token(self, now, token):
+        rec = self.rec
+        fields = token.fields
+        result = self._check_tid_token(token)
+        if result:
+            return Outcome(result, token.token_class, token.subclass, token.tid)
+        amount = fields.get("value")
+        if token.token_class == 0:
+            rec["pending"] = {"tid": token.tid, "kind": "credit", "subclass": token.subclass,
+                              "amount": amount, "topups": self.meter.credit["topups"]}
+        else:
+            rec["pending"] = {"tid": token.tid, "kind": "manage", "subclass": token.subclass,
+                              "value": fields.get("register", amount)}
+        self._remember_tid(token.tid)
+        self._save_record(rec)
+        result = self._apply(now, rec["pending"])
+        if result != "Accept":          # refused by the meter: the token stays unused
+            rec["tids"].remove(token.tid)
+        rec["pending"] = None
+        self._save_record(rec)
+        return Outcome(result, token.token_class, token.subclass, token.tid, amount)
+
+    def _check_tid_token(self, token):
+        rec = self.rec
+        if token.tid >> 16 > rec["ken"]:
+            return "Key expired"
+        if token.tid in rec["tids"]:
+            return "Used"
+        if token.tid <= rec["floor"]:
+            return "Old"
+        if token.token_class == 0:
+            if rec["kt"] == 1:
+                return "DDTK"
+            if token.subclass & 3 != UTILITY_SUBCLASS.get(self.utility, 0):
+                return "Function"
+            if (token.subclass >= 4) != self.currency:
+                return "Function"
+        return None
+
+    def _remember_tid(self, tid):
+        tids = self.rec["tids"]
+        tids.append(tid)
+        tids.sort()
+        while len(tids) > TID_MEMORY:
+            self.rec["floor"] = tids.pop(0)
+
+    def _apply(self, now, pending):
+        """Hand the token to the meter core; returns the IEC result."""
+        meter = self.meter
+        sub = pending["subclass"]
+        if pending["kind"] == "credit":
+            if sub >= 4:
+                answer = meter.add_currency_credit(now, pending["amount"])
+            else:
+                answer = meter.add_unit_credit(now, pending["amount"])
+            return {"accepted": "Accept", "overflow": "Overflow", "tamper": "Tamper"}.get(
+                answer, "Function")
+        value = pending["value"]
+        if sub == 0:
+            answer = meter.set_max_power(now, value)
+        elif sub == 1:
+            answer = meter.clear_credit(now, value)
+        elif sub == 2:
+            if value == 0:
+                return "Range"
+            answer = meter.set_tariff_rate(now, 1, value * self.rate_unit_micro)
+        elif sub == 5:
+            meter.clear_tamper(now)
+            answer = "accepted"
+        elif sub == 6:
+            answer = meter.set_unbalance_limit(now, value)
+        elif sub == 7:
+            if self.utility != "water":
+                return "Function"
+            if value == 0:
+                return "Range"
+            answer = meter.set_water_factor(now, value)
+        else:
+            return "Function"
+        return "Accept" if answer == "accepted" or isinstance(answer, tuple) else "Range"
+
+    def _finish_pending(self, now):
+        """At start-up: complete a token whose application a power cut interrupted."""
+        pending = self.rec["pending"]
+        if pending is None:
+            return
+        if pending["kind"] == "credit" and self.meter.credit["topups"] > pending["topups"]:
+            result = "Accept"               # the core saved the top-up before the cut
+        else:
+            result = self._apply(now, pending)   # management tokens are idempotent
+        if result != "Accept" and pending["tid"] in self.rec["tids"]:
+            self.rec["tids"].remove(pending["tid"])
+        self.rec["pending"] = None
+        self._save_record(self.rec)
+
+    # ------------------------------------------------------------------ key change
+    def _key_change(self, now, token):
+        rec = self.rec
+        if self.kct and now - self.kct_t > KCT_TIMEOUT_S:
+            self.kct = {}
+        if not self.kct:
+            self.kct_t = now
+        self.kct[token.subclass] = token.fields
+        parts = self.kct
+        first = parts.get(3)
+        if first is not None and not key_type_allowed(rec["kt"], first["kt"]):
+            self.kct = {}
+            return Outcome("Key type", 2, token.subclass)
+        misty = rec["algorithm"] == "misty1"
+        needed = (3, 4, 8, 9) if misty else ((3, 4, 8) if first and first["three_tokens"] else (3, 4))
+        if any(sub not in parts for sub in needed):
+            return Outcome("1stKCT" if token.subclass == 3 else "2ndKCT", 2, token.subclass)
+        second = parts[4]
+        words = [first["key_part"]]
+        if misty:
+            words += [parts[8]["key_part"], parts[9]["key_part"]]
+            rec["sgc"] = parts[9]["sgc_part"] << 12 | parts[8]["sgc_part"]
+        elif 8 in parts:
+            rec["sgc"] = parts[8]["sgc"]
+        words.append(second["key_part"])
+        key = b"".join(bytes(((w >> 24) & 255, (w >> 16) & 255, (w >> 8) & 255, w & 255))
+                       for w in words)
+        rec["key"] = _hex(key)
+        rec["krn"], rec["kt"], rec["ti"] = first["krn"], first["kt"], second["ti"]
+        rec["ken"] = first["ken_high"] << 4 | second["ken_low"]
+        if first["rollover"]:
+            rec["tids"] = []
+            rec["floor"] = 0
+        self._key = key
+        self.kct = {}
+        self._save_record(rec)
+        self.meter.events.add(now, "token", "key_change", rec["krn"])
+        return Outcome("Accept", 2, token.subclass)
+
+    # ------------------------------------------------------------------ class 1
+    def _class1(self, now, digits):
+        try:
+            token = decode(digits, None, "sta")
+        except DecodeError as exc:
+            return Outcome(exc.result, 1)       # not meter-specific: no lockout count
+        fields = token.fields
+        if token.subclass > 1:
+            return Outcome("Function", 1, token.subclass)
+        if fields["mfr_digits"] != self.mfr_digits or fields["manufacturer_code"] != self.mfr_code:
+            return Outcome("Mfr code", 1, token.subclass)
+        control = fields["control"]
+        totals = self.meter.totals()
+        actions = []
+        if control & TEST_LOAD_SWITCH:
+            actions.append(("test", "load_switch"))
+        if control & TEST_DISPLAY:
+            actions.append(("test", "display"))
+        if control & SHOW_TOTALS:
+            actions.append(("show", "Total", totals["import_milli"],
+                            "milli" + UNIT_NAMES.get(self.utility, "kWh")))
+        if control & SHOW_KRN:
+            actions.append(("show", "KRN", self.rec["krn"], ""))
+        if control & SHOW_TI:
+            actions.append(("show", "TI", self.rec["ti"], ""))
+        if control & SHOW_POWER_LIMIT:
+            actions.append(("show", "Power limit",
+                            self.meter.cfg["supply"]["load_limit"]["limit_w"], "W"))
+        if control & SHOW_VERSION:
+            actions.append(("show", "Version", FIRMWARE_VERSION, ""))
+        return Outcome("Accept", 1, token.subclass, actions=actions)
+
+    # ------------------------------------------------------------------ records
+    def _remember(self, now, outcome):
+        history = self.rec["history"]
+        history.append([now, outcome.result, outcome.token_class, outcome.subclass, outcome.amount])
+        while len(history) > HISTORY:
+            history.pop(0)
+        # Failures and TID changes were saved already; history rides on the next save
+        # unless the token changed nothing else, to keep flash writes bounded.
+        if outcome.accepted:
+            self._save_record(self.rec)
+
+    def _save_record(self, record):
+        self.store.save("tokens", record)
