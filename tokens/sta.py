@@ -311,6 +311,7 @@ if _IS_CPYTHON:
     import struct
 
     _unpack_slots = struct.Struct("<8H").unpack
+    _KEY_BITS_OF_BYTE = bytes(((b >> 3) & 1) | ((b >> 6) & 2) for b in range(256))
     _fast = {}
 
     def _byte_tables(boxes, perm, slots):
@@ -351,11 +352,11 @@ if _IS_CPYTHON:
         k = int.from_bytes(key, "big") ^ ones
         k = ((k >> 12) | (k << 52)) & ones  # round 0 key
         masks = []
+        slots = bytearray(16)
         for _ in range(16):
-            m = 0
-            for j in range(8):
-                m |= (((k >> (8 * j + 3)) & 1) | ((k >> (8 * j + 6)) & 2)) << (16 * j + 8)
-            masks.append(m)
+            # byte j's bits 3 and 7 become bits 8 and 9 of slot j (odd bytes of the mask)
+            slots[1::2] = k.to_bytes(8, "little").translate(_KEY_BITS_OF_BYTE)
+            masks.append(int.from_bytes(slots, "little"))
             k = ((k << 1) | (k >> 63)) & ones
         offsets = tuple((masks[0] >> (16 * j)) & 0x300 for j in range(8))
         schedule = (offsets, masks[1:15], masks[15], masks[15:0:-1], masks[0])
