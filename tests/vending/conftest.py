@@ -1,0 +1,44 @@
+"""Fixtures for the vending tests: each ledger test runs on SQLite and on PostgreSQL.
+
+PostgreSQL comes from ``PREPAY_TEST_PG_URL`` or a server these fixtures start themselves
+(``pgserver.py``). When it cannot be had the PostgreSQL cases are skipped locally but
+**fail** under CI (``CI=true``) or with ``PREPAY_REQUIRE_PG=1``.
+"""
+import os
+
+import pytest
+
+from pgserver import Server
+
+
+def _pg_required():
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1"
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    server = Server()
+    try:
+        server.start().wait_ready()
+    except Exception as exc:   # any reason: not installed, cannot start, unreachable
+        message = "PostgreSQL unavailable: %s" % exc
+        if _pg_required():
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return str(tmp_path / "vending.db")
+    return request.getfixturevalue("pg_server").new_database()
+
+
+@pytest.fixture
+def world(db_url):
+    from vendworld import World
+    w = World(db_url)
+    yield w
+    w.engine.dispose()
