@@ -168,7 +168,8 @@ def token_message(result, amount_text=None, credit_text=None, failures=0, lockou
     if name == "accept":
         out.append(("Accept", "Token OK", ACCEPT_S))
         if amount_text is not None:
-            added = "+" + amount_text if amount_text[:1] not in "+-" else amount_text
+            signed = "+" in amount_text or "-" in amount_text
+            added = amount_text if signed else "+" + amount_text
             out.append((label_value("Added", added),
                         label_value("Credit", credit_text) if credit_text else "",
                         AMOUNT_S))
