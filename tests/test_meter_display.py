@@ -3,7 +3,7 @@ from dualrt import raises
 from meter import messages
 from meter.display import AlarmSounder, Display, as_text, board_args
 from meter.keypad import Keypad
-from test_meter_kit import UNIT, at, electricity, new_meter
+from test_meter_kit import UNIT, at, electricity, new_meter, run_power
 
 DUAL_RUNTIME = True
 
@@ -280,6 +280,40 @@ def test_real_meter_top_up_shown_on_the_display():
     assert d.render(now + 4)[:2] == ("Added +KES 12.50", "Credit KES 52.50")
     assert d.render(now + 9)[0] == "Credit KES 52.50"
     assert d.render(now + 9)[2]["supply"] == "on"
+
+
+def test_read_outs_of_a_running_meter():
+    """#01#..#06# read-outs from the real core's totals after two hours at 1.8 kW."""
+    start = at(2025, 3, 14, 12)
+    m, _ = new_meter(electricity(), start, credit_micro=40 * UNIT)
+    run_power(m, start, start + 2 * HOUR, 1800)
+    amounts = messages.Amounts("electricity", "currency", "KES")
+    totals = m.totals()
+
+    def values(name, price=None):
+        return [(a.rstrip(), b.strip())
+                for a, b, _ in messages.readout_message(name, totals, amounts, price)]
+    # 3.6 kWh at 0.20 a kWh cost 0.72
+    assert values("credit") == [("Credit", "KES 39.28")]
+    assert values("consumption_today") == [("Used today", "3.6kWh"),
+                                           ("Spent today", "KES 0.72")]
+    assert values("total") == [("Total", "3.6kWh")]
+    assert values("power_now") == [("Power now", "1800 W")]
+    assert values("tariff_rate", 200000) == [("Tariff rate", "KES 0.20/kWh")]
+    assert values("debt") == [("Debt", "KES 0.00")]
+    for name in ("credit", "debt"):
+        for a, b, seconds in messages.readout_message(name, totals, amounts):
+            assert is_line(a) and is_line(b) and b[-1] != " " and seconds == 10
+    raises(ValueError, messages.readout_message, "tariff_rate", totals, amounts)
+    raises(ValueError, messages.readout_message, "last_token", totals, amounts)
+
+
+def test_unit_credit_water_amounts():
+    water = messages.Amounts("water", "unit")
+    assert water.credit(2500000) == "2.5m3"
+    assert water.quantity(1500) == "1.5m3"
+    assert water.power(90) == "90 L/h"
+    raises(ValueError, messages.Amounts, "steam")
 
 
 # ------------------------------------------------------------------ alarm sounder

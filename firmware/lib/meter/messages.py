@@ -225,3 +225,64 @@ def emergency_message(result, amount_text=""):
         raise ValueError("unknown emergency credit result %r" % (result,))
     a, b = screens[result]
     return [(fit(a), fit(b), AMOUNT_S)]
+
+
+class Amounts:
+    """How this meter writes its amounts: credit in currency ('KES 12.50') or units
+    ('12.5kWh'), quantities from milli-unit registers, power or flow."""
+
+    def __init__(self, utility="electricity", credit_mode="currency", symbol="",
+                 money_decimals=2, unit_decimals=1):
+        if utility not in UNIT_OF_UTILITY:
+            raise ValueError("unknown utility %r" % (utility,))
+        self.unit = UNIT_OF_UTILITY[utility]
+        self.flow = utility in ("water", "gas")
+        self.currency = credit_mode == "currency"
+        self.symbol = symbol
+        self.money_decimals = money_decimals
+        self.unit_decimals = unit_decimals
+
+    def credit(self, micro):
+        if self.currency:
+            return money_micro(micro, self.symbol, self.money_decimals)
+        return units_micro(micro, self.unit, self.unit_decimals)
+
+    def quantity(self, milli):
+        return units_milli(milli, self.unit, self.unit_decimals)
+
+    def power(self, value):
+        return "%d %s" % (value, "L/h" if self.flow else "W")
+
+    def price(self, price_micro_per_unit):
+        return money_micro(price_micro_per_unit, self.symbol, self.money_decimals) \
+            + "/" + self.unit
+
+
+READOUT_S = 10
+
+
+def readout_message(name, totals, amounts, price_micro_per_unit=None):
+    """The screens for a read-out short code (keypad.SHORT_CODES names 'credit' ..
+    'debt') from ``Meter.totals()``; each shows a label on line 1, the value on line 2."""
+    t = totals
+    if name == "credit":
+        screens = [("Credit", amounts.credit(t["balance_micro"]))]
+    elif name == "consumption_today":
+        screens = [("Used today", amounts.quantity(t["today_milli"]))]
+        if amounts.currency:
+            screens.append(("Spent today", amounts.credit(t["today_money_micro"])))
+    elif name == "total":
+        screens = [("Total", amounts.quantity(t["import_milli"]))]
+    elif name == "power_now":
+        screens = [("Flow now" if amounts.flow else "Power now", amounts.power(t["power"]))]
+    elif name == "tariff_rate":
+        if price_micro_per_unit is None:
+            raise ValueError("tariff_rate needs the price")
+        screens = [("Tariff rate", amounts.price(price_micro_per_unit))]
+    elif name == "debt":
+        screens = [("Debt", amounts.credit(t["debt_micro"]))]
+        if t["emergency_owed_micro"]:
+            screens.append(("Emergency owed", amounts.credit(t["emergency_owed_micro"])))
+    else:
+        raise ValueError("no read-out for %r" % (name,))
+    return [(fit(a), label_value("", b), READOUT_S) for a, b in screens]
