@@ -308,6 +308,18 @@ def test_read_outs_of_a_running_meter():
     raises(ValueError, messages.readout_message, "last_token", totals, amounts)
 
 
+def test_token_history_lines():
+    when = at(2025, 3, 14, 12, 5)
+    assert messages.history_message(1, when, "accept", "+12.5kWh") == \
+        [("#1 14/03 12:05  ", "Accept  +12.5kWh", 10)]
+    assert messages.history_message(10, when + 3 * DAY, 10)[0][:2] == \
+        ("#10 17/03 12:05 ", messages.fit("Used"))
+    for code in range(1, 17):
+        line1, line2, _ = messages.history_message(9, when, code, "KES 1000.00")[0]
+        assert is_line(line1) and is_line(line2) and line2.strip()
+    assert messages.no_history_message()[0][0].rstrip() == "No tokens yet"
+
+
 def test_unit_credit_water_amounts():
     water = messages.Amounts("water", "unit")
     assert water.credit(2500000) == "2.5m3"

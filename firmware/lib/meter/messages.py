@@ -13,7 +13,12 @@ numbers are accepted too):
 
 Amount rounding: shown amounts are rounded toward minus infinity to the shown decimals,
 so the display never shows more credit (or less debt) than the register holds.
+
+Entry points: ``token_message`` (acceptance), ``credit_state_screen`` (alarms, READY),
+``entry_error_message`` and ``emergency_message`` (keypad), ``readout_message`` and
+``history_message`` (short codes), ``Amounts`` (this meter's currency or units).
 """
+from meter import civil
 
 WIDTH = 16
 ACCEPT_S = 3        # CLOU: accept message ~3 s, then the credited amount ~5 s
@@ -286,3 +291,29 @@ def readout_message(name, totals, amounts, price_micro_per_unit=None):
     else:
         raise ValueError("no read-out for %r" % (name,))
     return [(fit(a), label_value("", b), READOUT_S) for a, b in screens]
+
+
+def result_label(result):
+    """A result in a few characters, for the history line ('Accept', 'Used', ...)."""
+    name = result_name(result)
+    if name in _REJECTS:
+        label = _REJECTS[name][0]
+        return label[0].upper() + label[1:]
+    return {"accept": "Accept", "1st_kct": "1st KCT", "2nd_kct": "2nd KCT",
+            "lockout": "Lockout", "not_ready": "Not ready"}[name]
+
+
+def history_message(number, when_s, result, amount_text=None):
+    """One token of the history (#07# shows number 1, the newest; #08# browses 1..10):
+    line 1 '#1 14/03 12:05', line 2 the result and the amount it added."""
+    day, second = civil.split(when_s)
+    _, month, mday = civil.civil_from_days(day)
+    line1 = "#%d %02d/%02d %02d:%02d" % (number, mday, month, second // 3600,
+                                         second % 3600 // 60)
+    label = result_label(result)
+    line2 = label_value(label, amount_text) if amount_text else label
+    return [(fit(line1), fit(line2), READOUT_S)]
+
+
+def no_history_message():
+    return [(fit("No tokens yet"), fit(""), READOUT_S)]
