@@ -48,10 +48,12 @@ def cipher(algorithm):
 
 
 def check_key(key, algorithm):
-    cipher(algorithm)
+    """The cipher module for ``algorithm``, once ``key`` is known to fit it."""
+    module = cipher(algorithm)
     if not isinstance(key, (bytes, bytearray)) or len(key) != KEY_BYTES[algorithm]:
         raise TokenError("a %s decoder key is %d bytes (%d hex digits)"
                          % (algorithm, KEY_BYTES[algorithm], 2 * KEY_BYTES[algorithm]))
+    return module
 
 
 def is_currency(token_class, subclass):
@@ -71,6 +73,5 @@ def encode_block(token_class, block, key, algorithm):
     if not 0 <= block < 1 << 64:
         raise TokenError("a block is 64 bits (16 hex digits)")
     if token_class != CLASS_NON_METER:
-        check_key(key, algorithm)
-        block = cipher(algorithm).encrypt(block, key)
+        block = check_key(key, algorithm).encrypt(block, key)
     return render_digits(insert_class(block, token_class))

@@ -33,17 +33,8 @@ def block_crc(token_class, block, currency=False):
     Input: class (2 bits) and block bits 63..16 as 7 bytes, most significant first;
     currency tokens (CRC_C) append the byte 0x01. The field holds the CRC byte-swapped.
     """
-    high = block >> 32
-    low = (block >> 16) & 0xFFFF
-    data = bytearray(8 if currency else 7)
-    data[0] = token_class & 3
-    data[1] = (high >> 24) & 0xFF
-    data[2] = (high >> 16) & 0xFF
-    data[3] = (high >> 8) & 0xFF
-    data[4] = high & 0xFF
-    data[5] = low >> 8
-    data[6] = low & 0xFF
+    data = ((token_class & 3) << 48 | block >> 16).to_bytes(7, "big")
     if currency:
-        data[7] = 1
+        data += b"\x01"
     crc = crc16(data)
     return (crc & 0xFF) << 8 | crc >> 8

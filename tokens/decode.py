@@ -7,7 +7,7 @@ from tokens.amount import decode_currency, decode_units
 from tokens.block import (CLASS_CREDIT, CLASS_NON_METER, CLEAR_ALL_REGISTERS, CLEAR_CREDIT,
                           CLEAR_TAMPER, KEY_CHANGE_1, KEY_CHANGE_2, KEY_CHANGE_3, KEY_CHANGE_4,
                           SET_MAX_POWER_LIMIT, SET_PHASE_UNBALANCE_LIMIT, TID_MANAGEMENT,
-                          UNIT_NAMES, UTILITIES, check_key, cipher, is_currency)
+                          UNIT_NAMES, UTILITIES, check_key, is_currency)
 from tokens.crc import block_crc
 from tokens.digits import extract_class, parse_digits, render_digits
 from tokens.errors import DecodeError
@@ -42,8 +42,7 @@ def decode(token, key, algorithm):
     if token_class == 3:
         raise DecodeError("Format", "token class 3 does not exist")
     if token_class != CLASS_NON_METER:
-        check_key(key, algorithm)
-        block = cipher(algorithm).decrypt(block, key)
+        block = check_key(key, algorithm).decrypt(block, key)
     subclass = block >> 60
     if block & 0xFFFF != block_crc(token_class, block, is_currency(token_class, subclass)):
         raise DecodeError("CRC", "CRC error: the token was mistyped or is for another meter")
