@@ -77,6 +77,8 @@ def _parse_s9(text):
 
 S9 = _parse_s9(_S9_HEX)
 del _S9_HEX
+if sys.implementation.name == "cpython":
+    S9 = list(S9)       # list indexing is faster than array indexing on CPython
 
 KEY_BYTES = 16
 _IS_CPYTHON = sys.implementation.name == "cpython"
@@ -126,7 +128,7 @@ def _schedule(ek):
             out += (ek[(h + 2) % 8 + 8], ek[(h + 4) % 8])
         else:
             out += (ek[h], ek[(h + 6) % 8 + 8])
-    return array("H", out)
+    return out if _IS_CPYTHON else array("H", out)
 
 
 _FL_BASE = 56  # index of the first FL key pair in a schedule
