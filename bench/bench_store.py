@@ -18,7 +18,7 @@ SAVES_PER_SIZE = 2000
 WEAR_RUN_SAVES = 20000
 FULL_LOAD_W = 10000
 HOUSEHOLD_WH_PER_DAY = 10000  # about 3,650 kWh a year
-QUANTUM_WH = 10               # the core's save_quantum_milli = 10 (0.01 kWh)
+QUANTUM_WH = 50               # the core's save_quantum_milli default: 50 (0.05 kWh)
 MAX_INTERVAL_S = 3600         # the core's save_max_interval_s
 EVENTS_SAVES_PER_DAY = 96     # events record at most every 900 s
 CORE_RECORD_BYTES = 804       # the core's "meter" record (measured, fresh meter)

@@ -291,7 +291,7 @@ def validate(raw):
         "water_factor_permille": _int(raw, "water_factor_permille", "", 1000, 1, 65535),
         "settlement_day": _int(raw, "settlement_day", "", 1, 1, 28),
         "demand_period_s": _int(raw, "demand_period_s", "", 900),
-        "save_quantum_milli": _int(raw, "save_quantum_milli", "", 10, 1),
+        "save_quantum_milli": _int(raw, "save_quantum_milli", "", 50, 1),
         "save_max_interval_s": _int(raw, "save_max_interval_s", "", 3600, 60),
         "events_save_interval_s": _int(raw, "events_save_interval_s", "", 900, 0),
         "event_capacity": _int(raw, "event_capacity", "", 200, 200, 1000),
