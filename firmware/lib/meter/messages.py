@@ -10,6 +10,7 @@ numbers are accepted too):
     1 accept   2 1st_kct   3 2nd_kct   4 overflow  5 key_type   6 format
     7 range    8 function  9 old      10 used     11 key_expired 12 ddtk
     13 crc    14 mfr_code 15 lockout  16 not_ready
+    17 tamper (Prepay: credit refused until a ClearTamperCondition token)
 
 Amount rounding: shown amounts are rounded toward minus infinity to the shown decimals,
 so the display never shows more credit (or less debt) than the register holds.
@@ -28,7 +29,7 @@ LOCKOUT_S = 5
 
 RESULT_NAMES = ("accept", "1st_kct", "2nd_kct", "overflow", "key_type", "format",
                 "range", "function", "old", "used", "key_expired", "ddtk", "crc",
-                "mfr_code", "lockout", "not_ready")
+                "mfr_code", "lockout", "not_ready", "tamper")
 
 # other spellings of the same results (display labels of sts.md, acceptance names)
 _ALIASES = {"1stkct": "1st_kct", "2ndkct": "2nd_kct", "kct1": "1st_kct",
@@ -50,6 +51,7 @@ _REJECTS = {
     "ddtk": ("DDTK", "Needs key change"),
     "crc": ("CRC", "Check the digits"),
     "mfr_code": ("mfr code", "Wrong make"),
+    "tamper": ("tamper", "Call the utility"),
 }
 
 UNIT_OF_UTILITY = {"electricity": "kWh", "heat": "kWh", "water": "m3", "gas": "m3",
