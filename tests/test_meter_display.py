@@ -141,7 +141,7 @@ def test_key_change_and_not_ready():
 
 
 def test_unknown_results_are_refused():
-    for bad in (0, 17, "bogus", True):
+    for bad in (0, 18, "bogus", True):
         raises(ValueError, messages.token_message, bad)
 
 

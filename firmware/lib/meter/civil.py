@@ -2,44 +2,28 @@
 
 Time in the meter is an int: seconds since 2000-01-01 00:00 in the meter's local civil
 time (the ESP32 epoch). Day numbers count days since 2000-01-01 (day 0, a Saturday).
-The date conversion uses the era-based proleptic Gregorian method (400-year eras of
-146 097 days), valid for any year this meter will see.
+The date arithmetic itself is ``tokens.civil``'s, shared with the token codec.
 """
 
+from tokens import civil as calendar
+
 DAY_S = 86400
-# 2000-03-01 is day 60; eras start on 1 March so that leap days fall at the era's end.
-_MARCH_2000 = 60
-_ERA_DAYS = 146097
+EPOCH_DAY = calendar.days_from_civil(2000, 1, 1)   # the meter's day 0 on the 1970 count
 
 
 def days_from_civil(year, month, day):
     """Day number (days since 2000-01-01) of a civil date."""
-    y = year - (1 if month <= 2 else 0)
-    era = (y - 2000) // 400
-    yoe = y - 2000 - era * 400                      # year of era, 0..399
-    mp = (month + 9) % 12                           # March = 0 ... February = 11
-    doy = (153 * mp + 2) // 5 + day - 1             # day of the March-based year
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy   # day of era
-    return era * _ERA_DAYS + doe + _MARCH_2000
+    return calendar.days_from_civil(year, month, day) - EPOCH_DAY
 
 
 def civil_from_days(days):
     """(year, month, day) of a day number."""
-    z = days - _MARCH_2000
-    era = z // _ERA_DAYS
-    doe = z - era * _ERA_DAYS
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = mp + 3 if mp < 10 else mp - 9
-    year = 2000 + era * 400 + yoe + (1 if month <= 2 else 0)
-    return year, month, day
+    return calendar.civil_from_days(days + EPOCH_DAY)
 
 
 def weekday(days):
     """0 = Monday ... 6 = Sunday."""
-    return (days + 5) % 7
+    return calendar.weekday(days + EPOCH_DAY)
 
 
 def seconds(year, month, day, hour=0, minute=0, second=0):
