@@ -117,7 +117,9 @@ def print_result(runtime, res):
 def main():
     import os
     import subprocess
-    print("meter core: one day of 1 s samples, TOU tariff, save quantum 10 Wh")
+    from meter.config import validate
+    print("meter core: one day of 1 s samples, TOU tariff, save quantum %d Wh (the default)"
+          % validate({})["save_quantum_milli"])
     cpy = measure()
     print_result("CPython", cpy)
     exe = os.path.join(os.path.dirname(sys.executable), "micropython")
