@@ -7,6 +7,7 @@ import sys
 from host.errors import UserError
 from tokens import sts
 from tokens.amount import format_decimal, parse_decimal
+from tokens.digits import extract_class, parse_digits
 from tokens.tid import next_tid, tid_at, tid_time
 
 KEY_ENV = "PREPAY_DECODER_KEY"
@@ -93,7 +94,8 @@ def print_records(records, as_json):
 
 
 def run_decode(args):
-    key = decoder_key(args)
+    token_class = extract_class(parse_digits(args.token))[0]
+    key = None if token_class == sts.CLASS_NON_METER else decoder_key(args)
     try:
         decoded = sts.decode(args.token, key, args.algorithm)
     except sts.DecodeError as exc:
@@ -137,13 +139,25 @@ def run_encode_block(args):
                                line_key, args.algorithm))
 
 
+def strip_unit(text, utility):
+    """'25.5kWh' -> '25.5' once the unit is the utility's; a bare number passes as it is."""
+    unit = sts.UNIT_NAMES[sts.UTILITIES.index(utility)]
+    match = re.fullmatch(r"\s*([-+]?[0-9.]+)\s*([A-Za-z0-9]*)\s*", text)
+    if not match:
+        raise UserError("amount must be a number with an optional unit, like 25.5kWh: %r" % text)
+    number, suffix = match.groups()
+    if suffix and suffix.lower() != unit.lower():
+        raise UserError("%s tokens carry %s, not %s" % (utility, unit, suffix))
+    return number
+
+
 def run_credit(args):
     args.key_bytes = decoder_key(args)
     tid = token_tid(args)
     if (args.amount is None) == (args.currency is None):
         raise UserError("give exactly one of --amount (units) or --currency (money)")
     if args.amount is not None:
-        tenths = parse_decimal(args.amount, 1)
+        tenths = parse_decimal(strip_unit(args.amount, args.utility), 1)
         issued = sts.credit_token(args.key_bytes, args.algorithm, args.utility, tid, tenths, args.rnd)
     else:
         issued = sts.currency_token(args.key_bytes, args.algorithm, args.utility, tid,
@@ -226,7 +240,8 @@ def register(sub, name, help_text):
     add_key_options(p)
     add_tid_options(p)
     p.add_argument("--utility", choices=sts.UTILITIES, default="electricity")
-    p.add_argument("--amount", help="units: kWh, m3 or minutes, e.g. 12.5 (rounded up to 0.1)")
+    p.add_argument("--amount", help="units, e.g. 12.5 or 12.5kWh (water/gas: m3, time: min); "
+                   "rounded up to 0.1")
     p.add_argument("--currency", help="money in base units, e.g. 100.00 (rounded up to 1e-5)")
     p.set_defaults(run=run_credit)
 

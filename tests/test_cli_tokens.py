@@ -53,6 +53,13 @@ def test_credit_from_human_inputs_rounds_up():
     assert decoded["tid"] == out["tid"] and decoded["block"] == out["block"]
 
 
+def test_amount_may_carry_its_unit_and_class1_needs_no_key():
+    out = json.loads(ok("token", "credit", "--key", STA_KEY, "--utility", "water",
+                        "--amount", "3.25m3", "--tid", "9", "--json"))
+    assert out["meaning"]["amount"] == "3.3" and out["meaning"]["unit"] == "m3"
+    assert "InitiateMeterTest" in ok("token", "decode", "00000000000150997584")
+
+
 def test_currency_and_management_tokens():
     out = json.loads(ok("token", "credit", "--key", MISTY1_KEY, "--algorithm", "misty1",
                         "--currency", "100.00", "--tid", "1000", "--json"))
@@ -96,7 +103,9 @@ def test_key_derive_both_algorithms():
     (("token", "credit", "--key", STA_KEY, "--amount", "2000000", "--tid", "1"), "largest"),
     (("token", "credit", "--key", STA_KEY, "--amount", "1", "--issued", "2046-01-01T00:00"),
      "rolled over"),
-    (("token", "credit", "--key", STA_KEY, "--amount", "x1", "--tid", "1"), "decimal"),
+    (("token", "credit", "--key", STA_KEY, "--amount", "x1", "--tid", "1"), "a number"),
+    (("token", "credit", "--key", STA_KEY, "--amount", "1.2.3", "--tid", "1"), "decimal"),
+    (("token", "credit", "--key", STA_KEY, "--amount", "3m3", "--tid", "1"), "carry kWh"),
     (("token", "encode-block", "--class", "0", "--block", "123", "--key", STA_KEY), "hex"),
     (("key", "derive", "--dkga", "04", "--vending-key", "ab" * 20, "--pan", "600727000000000008",
       "--sgc", "1", "--ti", "1", "--krn", "1", "--kt", "2"), "check digit"),
