@@ -234,7 +234,7 @@ class Meter:
             self.events.add(now, "credit", "emergency_repaid", plan[0])
         if plan[1]:
             self.events.add(now, "credit", "debt_recovered", plan[1])
-        self._finish(now, force_save=True)
+        self._finish(now)             # saves again only if the supply or credit state changed
         self._save_events(now)
         return "accepted"
 
