@@ -15,6 +15,7 @@ COMMANDS = [
     ("token", "host.token_cmd", "encode, decode and build STS tokens"),
     ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
     ("vend", "host.vend_cmd", "vending station: customers, meters, keys, sales, receipts, reports"),
+    ("sim", "host.sim_cmd", "the simulated meter: the firmware on the MicroPython Unix port"),
 ]
 
 

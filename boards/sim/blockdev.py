@@ -145,9 +145,11 @@ class RamFlash(_NorFlash):
 class FileFlash(_NorFlash):
     """NOR flash kept in an image file, created erased if it does not exist."""
 
-    def __init__(self, path, block_size=4096, block_count=16):
+    def __init__(self, path, block_size=4096, block_count=16, sync=True):
         _NorFlash.__init__(self, block_size, block_count)
         self.path = path
+        self.sync = sync  # flush (fsync on the Unix port) after each write; the
+        # simulator turns it off: its writes still reach the OS when the process is killed
         self._scratch = bytearray(block_size)
         self._erased = b"\xff" * block_size
         try:
@@ -184,9 +186,11 @@ class FileFlash(_NorFlash):
             old[i] &= buf[i]
         self._file.seek(address)
         self._file.write(old)
-        self._file.flush()
+        if self.sync:
+            self._file.flush()
 
     def _erase(self, address, n):
         self._file.seek(address)
         self._file.write(memoryview(self._erased)[:n])
-        self._file.flush()
+        if self.sync:
+            self._file.flush()

@@ -1,0 +1,366 @@
+"""The simulated board: the interface of boards/README.md on the MicroPython Unix port.
+
+``build_board(board_config)`` mounts the meter's filesystem (a LittleFS image on
+``FileFlash`` in the state directory, cut after N block writes when asked) and returns
+a ``SimBoard``: relay or valve, metering chip or pulse input fed by the script's load,
+keypad and button fed by the script, display and buzzer recorded, tamper switches,
+battery, virtual RTC, a stub IR port and a watchdog that never bites.
+
+Run parameters come from the environment (set by ``prepay sim``), not the meter
+configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
+``PREPAY_SIM_RTC_VALID`` (0/1), ``PREPAY_SIM_IMAGE`` (flash image path, default
+``flash.img``), ``PREPAY_SIM_CUT`` (cut power after N block writes),
+``PREPAY_SIM_SWITCH`` (where the latching relay / valve was left: on/off),
+``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``).
+
+Board section of meter.json: ``{"name": "sim", "variant": "electricity"|"water"|"gas"|
+"heat", "supply": "relay"|"valve", "metering": "chip"|"pulses", "ml_per_pulse": 1000,
+"sample_s": 900, "valve_run_ms": 5000, "flash_blocks": 128, "tamper": [...]}``;
+everything but ``name`` has a default from the variant.
+"""
+import os
+
+from boards.sim.clock import VirtualClock
+from boards.sim.physics import Load, MeteringChip, PulseInput
+
+MOUNT = "/flash"
+BLOCK_SIZE = 4096
+VARIANTS = {  # variant: (supply, metering)
+    "electricity": ("relay", "chip"),
+    "heat": ("valve", "chip"),
+    "water": ("valve", "pulses"),
+    "gas": ("valve", "pulses"),
+}
+BOARD_KEYS = ("name", "variant", "supply", "metering", "ml_per_pulse", "sample_s",
+              "valve_run_ms", "flash_blocks", "tamper")
+TAMPER_INPUTS = ("cover", "magnet", "tilt")
+WRAP = 1 << 30
+
+
+def _env_int(name, default):
+    v = os.getenv(name)
+    return default if v is None or v == "" else int(v)
+
+
+class Switch:
+    """Latching relay (switches at once) or motorised valve (runs ``run_ms``)."""
+
+    def __init__(self, kind, clock, load, run_ms, position):
+        self.kind = kind
+        self.clock = clock
+        self.load = load
+        self.run_ms = run_ms if kind == "valve" else 0
+        self.position = position     # where the contacts are: "on"/"off"
+        self.until = 0
+        self.commanded = kind == "valve"   # a valve has end switches; a relay no feedback
+        self.operations = 0
+        load.set_flowing(position == "on")
+
+    def _move(self, to):
+        if self.clock.ms < self.until:
+            return "busy"
+        self.commanded = True
+        if self.position != to:
+            self.operations += 1
+            self.position = to
+            self.until = self.clock.ms + self.run_ms
+            self.load.set_flowing(to == "on")
+        return "ok"
+
+    def connect(self):
+        return self._move("on")
+
+    def disconnect(self):
+        return self._move("off")
+
+    def state(self):
+        if not self.commanded:
+            return "unknown"
+        if self.clock.ms < self.until:
+            return "moving"
+        return self.position
+
+
+class Keypad:
+    def __init__(self):
+        self.keys = ""
+
+    def poll(self):
+        if not self.keys:
+            return None
+        k = self.keys[0]
+        self.keys = self.keys[1:]
+        return k
+
+
+class Display:
+    def __init__(self):
+        self.lines = (" " * 16, " " * 16)
+        self.indicators = {"supply": False, "alarm": False, "tamper": False, "lockout": False}
+        self.redraws = 0
+
+    def show(self, line1, line2, supply=False, alarm=False, tamper=False, lockout=False):
+        lines = (("%-16s" % line1)[:16], ("%-16s" % line2)[:16])
+        ind = {"supply": supply, "alarm": alarm, "tamper": tamper, "lockout": lockout}
+        if lines == self.lines and ind == self.indicators:
+            return False
+        self.lines = lines
+        self.indicators = ind
+        self.redraws += 1
+        return True
+
+
+class Buzzer:
+    def __init__(self, clock):
+        self.clock = clock
+        self.until = 0
+        self.beeps = 0
+
+    def beep(self, ms, freq_hz=None):
+        self.until = self.clock.ms + ms
+        self.beeps += 1
+
+    def off(self):
+        self.until = 0
+
+    @property
+    def sounding(self):
+        return self.clock.ms < self.until
+
+
+class Leds:
+    names = ("alarm", "supply")
+
+    def __init__(self):
+        self.on = {}
+
+    def set(self, name, on):
+        if name in self.names:
+            self.on[name] = bool(on)
+
+    def is_on(self, name):
+        return self.on.get(name, False)
+
+
+class Button:
+    def __init__(self):
+        self.presses = 0
+
+    def take_presses(self):
+        n = self.presses
+        self.presses = 0
+        return n
+
+    def pressed(self):
+        return False
+
+
+class Tamper:
+    def __init__(self, names):
+        self.names = tuple(names)
+        self.state = {}
+        self.latched = []
+
+    def set(self, name, on):
+        if on and not self.state.get(name) and name not in self.latched:
+            self.latched.append(name)
+        self.state[name] = on
+
+    def active(self):
+        return [n for n in self.names if self.state.get(n)]
+
+    def take_triggered(self):
+        out = self.latched
+        self.latched = []
+        return out
+
+
+class PowerFail:
+    def __init__(self):
+        self.handler = None
+        self.event = False
+
+    def failing(self):
+        return False
+
+    def take_event(self):
+        e = self.event
+        self.event = False
+        return e
+
+    def set_handler(self, fn):
+        self.handler = fn
+
+
+class Battery:
+    def __init__(self, percent):
+        self.pct = percent
+
+    def percent(self):
+        return self.pct
+
+    def level_mv(self):
+        return 3000 + self.pct * 6
+
+
+class Rtc:
+    def __init__(self, clock, valid):
+        self.clock = clock
+        self._valid = valid
+
+    def now_s(self):
+        return self.clock.ms // 1000
+
+    def set_s(self, seconds):
+        self.clock.ms = seconds * 1000
+        self.clock.wake_all()
+        self._valid = True
+
+    def valid(self):
+        return self._valid
+
+
+class IrPort:
+    """IEC 62056-21 optical port slot: nothing attached yet."""
+    baud = 300
+
+    def set_baud(self, baud):
+        self.baud = baud
+
+    def read(self, n=None):
+        return b""
+
+    def any(self):
+        return 0
+
+    def write(self, data):
+        return len(data)
+
+
+class Watchdog:
+    def __init__(self):
+        self.timeout_ms = None
+        self.feeds = 0
+
+    def start(self, timeout_ms):
+        self.timeout_ms = timeout_ms
+
+    def feed(self):
+        self.feeds += 1
+
+
+def mount_flash(image, blocks, cut_after):
+    """Mount the state's LittleFS image at /flash (formatting a new one)."""
+    import vfs
+    flash = _lean_flash(image, blocks)
+    try:
+        fs = vfs.VfsLfs2(flash)
+    except OSError:
+        vfs.VfsLfs2.mkfs(flash)
+        fs = vfs.VfsLfs2(flash)
+    if cut_after is not None:
+        flash.cut_after(cut_after)
+    vfs.mount(fs, MOUNT)
+    return flash
+
+
+def _lean_flash(image, blocks):
+    """A ``FileFlash`` with 256-byte buffers instead of two 4 KiB ones (8 KB less heap
+    for the simulator's own machinery); LittleFS programs in cache-sized pieces."""
+    from boards.sim.blockdev import FileFlash, _NorFlash
+    piece = 256
+
+    class LeanFlash(FileFlash):
+        def __init__(self, path):
+            _NorFlash.__init__(self, BLOCK_SIZE, blocks)
+            self.path = path
+            self.sync = False
+            self._scratch = bytearray(piece)
+            self._erased = b"\xff" * piece
+            try:
+                self._file = open(path, "r+b")
+            except OSError:
+                self._file = open(path, "w+b")
+                for _ in range(blocks * BLOCK_SIZE // piece):
+                    self._file.write(self._erased)
+            self._file.seek(0, 2)
+            if self._file.tell() != BLOCK_SIZE * blocks:
+                raise ValueError("%s is not a %d-block flash image" % (path, blocks))
+
+        def _program(self, address, buf, n):
+            mv = memoryview(buf)
+            for start in range(0, n, piece):
+                end = min(n, start + piece)
+                FileFlash._program(self, address + start, mv[start:end], end - start)
+
+        def _erase(self, address, n):
+            for start in range(0, n, piece):
+                FileFlash._erase(self, address + start, min(piece, n - start))
+
+    return LeanFlash(image)
+
+
+class SimBoard:
+    name = "sim"
+
+    def __init__(self, cfg):
+        for k in cfg:
+            if k not in BOARD_KEYS:
+                raise ValueError("board.%s: unknown field for the sim board" % k)
+        variant = cfg.get("variant", "electricity")
+        if variant not in VARIANTS:
+            raise ValueError("board.variant: one of %s" % ", ".join(VARIANTS))
+        supply_kind, metering = VARIANTS[variant]
+        supply_kind = cfg.get("supply", supply_kind)
+        metering = cfg.get("metering", metering)
+        self.clock = VirtualClock(_env_int("PREPAY_SIM_TIME", 0) * 1000)
+        self.load = Load(self.clock)
+        self.metering = MeteringChip(self.load) if metering == "chip" else None
+        self.pulse_input = None
+        if metering == "pulses":
+            self.pulse_input = PulseInput(self.load, cfg.get("ml_per_pulse", 1000))
+        position = os.getenv("PREPAY_SIM_SWITCH") or "on"
+        self.supply = Switch(supply_kind, self.clock, self.load,
+                             cfg.get("valve_run_ms", 5000), position)
+        self.sample_ms = cfg.get("sample_s", 900) * 1000
+        self.keypad = Keypad()
+        self.display = Display()
+        self.buzzer = Buzzer(self.clock)
+        self.leds = Leds()
+        self.button = Button()
+        self.tamper = Tamper(cfg.get("tamper", TAMPER_INPUTS))
+        self.power_fail = PowerFail()
+        self.battery = Battery(_env_int("PREPAY_SIM_BATTERY", 100))
+        self.rtc = Rtc(self.clock, _env_int("PREPAY_SIM_RTC_VALID", 1) == 1)
+        self.ir_port = IrPort()
+        self.watchdog = Watchdog()
+        cut = os.getenv("PREPAY_SIM_CUT")
+        self.flash = mount_flash(os.getenv("PREPAY_SIM_IMAGE") or "flash.img",
+                                 cfg.get("flash_blocks", 128),
+                                 int(cut) if cut else None)
+        self.data_dir = MOUNT + "/data"
+        self.heap_mode = os.getenv("PREPAY_SIM_HEAP") or "step"
+
+    def ticks_ms(self):
+        return self.clock.ms % WRAP
+
+    def ticks_diff(self, end, start):
+        return (end - start + WRAP // 2) % WRAP - WRAP // 2
+
+    def supply_voltage_mv(self):
+        return self.metering.voltage_mv if self.metering is not None else None
+
+    def sleep_ms(self, ms, lazy=False, wake=None):
+        return self.clock.sleep_ms(ms, lazy, wake)
+
+    async def background(self, app):
+        from boards.sim.link import serve
+        await serve(self, app)
+
+
+def build_board(board_config=None):
+    board_config = board_config or {}
+    if board_config.get("name", "sim") != "sim":
+        raise ValueError("this is the sim board, the configuration asks for %r"
+                         % board_config.get("name"))
+    return SimBoard(board_config)

@@ -1,0 +1,251 @@
+"""The meter application: one board, the meter core, token acceptance and the customer
+interface, wired together. Each method is one step a task runs (``app_tasks`` runs
+them under asyncio); none of them sleeps, so the steps are testable without a loop.
+
+Time is the board's clock: ``board.rtc.now_s()``, seconds since 2000-01-01 local.
+The decoder key lives in the acceptance record only; nothing here prints it.
+"""
+import app_config
+from app_ui import Ui
+from meter.acceptance import TokenAcceptor
+from meter.core import Meter
+from meter.store import Store
+
+LOW_BATTERY_PERCENT = 20
+SAMPLE_MS = 1000          # a board without ``sample_ms`` is read every second
+FAST_SAMPLE_MS = 1000     # while a load limit is being timed
+MONTHS = ("", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12")
+
+
+def load_cipher(raw_cfg):
+    """Import the token cipher the meter's key needs now, while the heap is still in
+    one piece (the first token would otherwise need a large block later)."""
+    sts = raw_cfg.get("sts") if isinstance(raw_cfg, dict) else None
+    algorithm = sts.get("algorithm", "sta") if isinstance(sts, dict) else "sta"
+    __import__("tokens.misty1" if algorithm == "misty1" else "tokens.sta")
+
+
+def provisioning_floor(base_date, now):
+    """TID one day before ``now``: tokens issued before then are Old (0 if out of range)."""
+    from meter import civil
+    from tokens.errors import TokenError
+    from tokens.tid import tid_at
+    y, m, d = civil.civil_from_days(now // 86400)
+    sec = now % 86400
+    try:
+        tid = tid_at(base_date, y, m, d, sec // 3600, sec // 60 % 60) - 1440
+    except TokenError:
+        return 0
+    return tid if tid > 0 else 0
+
+
+def iso_time(t):
+    from meter import civil
+    y, m, d = civil.civil_from_days(t // 86400)
+    s = t % 86400
+    return "%04d-%s-%02dT%02d:%02d:%02d" % (y, MONTHS[m], d, s // 3600, s // 60 % 60, s % 60)
+
+
+class App:
+    def __init__(self, board, raw_cfg):
+        core, sts, identity, display_cfg, _ = app_config.split(raw_cfg)
+        self.board = board
+        self.identity = identity
+        self.sts_public = app_config.public(sts)
+        now = self.now()
+        self.store = Store(board.data_dir)
+        self.meter = Meter(core, self.store, now, clock_valid=board.rtc.valid())
+        floor = sts["floor_tid"]
+        if floor is None:
+            floor = provisioning_floor(sts["base_date"], now)
+        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor)
+        del sts
+        self.ui = Ui(self.meter, self.acceptor, display_cfg)
+        self.battery_low = False
+        self.want = None          # the core's last decision (state, reason)
+        self.crashes = 0
+        self.sample_ms = getattr(board, "sample_ms", SAMPLE_MS)
+        self.apply(self.meter.state())
+
+    def now(self):
+        return self.board.rtc.now_s()
+
+    # ------------------------------------------------------------ energy's journey
+    def sample(self, now):
+        """Read the metering chip or the pulse counter into the core; returns the ms
+        until the next reading is due."""
+        b = self.board
+        m = self.meter
+        if b.metering is not None:
+            b.metering.poll()
+            power = b.metering.power_mw
+            decision = m.sample(now, b.metering.take_energy_mwh(), 0,
+                                None if power is None else power // 1000)
+        elif b.pulse_input is not None:
+            decision = m.pulses(now, b.pulse_input.take_count())
+        else:
+            decision = m.tick(now)
+        self.apply(decision)
+        return self.next_sample_ms()
+
+    def next_sample_ms(self):
+        """The board's interval, shortened so that the core sees the moment credit
+        crosses an alarm level or the disconnect level, and while a load limit is timed."""
+        m = self.meter
+        interval = self.sample_ms
+        state, reason = m.state()
+        power = m.reg["power"]
+        limit = m.cfg["supply"]["load_limit"]["limit_w"]
+        if reason in ("overload", "unbalance") or (limit and power > limit):
+            return min(interval, FAST_SAMPLE_MS)
+        if power <= 0 or state not in ("on", "limited"):
+            return interval
+        bal = m.balance_micro()
+        cost_per_s = power * max(m.cfg["tariff"]["active"]["prices"]) // 3600000 + 1
+        level = None
+        for x in self._levels():
+            if x < bal and (level is None or x > level):
+                level = x
+        if level is not None:
+            ms = ((bal - level) // cost_per_s + 1) * 1000
+            if ms < interval:
+                interval = ms
+        return interval
+
+    def _levels(self):
+        c = self.meter.cfg["credit"]
+        out = [c["disconnect_micro"]]
+        last = self.meter.credit["last_purchase"]
+        for name in ("low1", "low2"):
+            level = c["alarms"][name]
+            if level is not None:
+                if level["micro"] is not None:
+                    out.append(level["micro"])
+                if level["percent"] is not None and last > 0:
+                    out.append(last * level["percent"] // 100)
+        return out
+
+    def apply(self, decision):
+        """Remember the core's supply decision and start moving the relay or valve."""
+        self.want = decision
+        self.drive_supply()
+
+    def drive_supply(self):
+        """Bring the relay/valve to the decision; True while it is not there yet."""
+        sw = self.board.supply
+        target = "on" if self.want[0] in ("on", "limited") else "off"
+        now_state = sw.state()
+        if now_state == target:
+            return False
+        if now_state != "moving":
+            sw.connect() if target == "on" else sw.disconnect()
+        return True
+
+    # ------------------------------------------------------------ inputs
+    def scan_inputs(self, now):
+        """Keys, button, tamper, battery and power fail, as the board latched them."""
+        b = self.board
+        m = self.meter
+        while True:
+            k = b.keypad.poll()
+            if k is None:
+                break
+            self.ui.key(now, k)
+            self.apply(m.state())
+        for _ in range(b.button.take_presses()):
+            self.apply(m.press(now))
+        for name in b.tamper.take_triggered():
+            self.apply(m.tamper(now, name))
+        low = b.battery.percent() < LOW_BATTERY_PERCENT
+        if low != self.battery_low:
+            self.battery_low = low
+            self.apply(m.battery(now, low))
+        if b.power_fail.take_event():
+            m.power_fail(now)
+
+    def refresh(self, now):
+        """The display, LEDs and buzzer from the UI model."""
+        b = self.board
+        lockout = self.acceptor.lockout_s(now)
+        self.ui.tick(now, lockout)
+        frame = self.ui.display.render(now)
+        ind = frame[2]
+        b.display.show(frame[0], frame[1], supply=ind["supply"] in ("on", "limited"),
+                       alarm=ind["alarm"], tamper=ind["tamper"], lockout=ind["lockout"])
+        b.leds.set("supply", ind["supply"] in ("on", "limited"))
+        b.leds.set("alarm", ind["alarm"])
+        cmd = self.ui.buzzer_cmd
+        if cmd is not None:
+            self.ui.buzzer_cmd = None
+            if cmd[0] == "on":
+                b.buzzer.beep(cmd[1] * 1000)
+            else:
+                b.buzzer.off()
+        return frame
+
+    def housekeeping(self, now):
+        """Time passes with no reading (timers, day close, event pages)."""
+        self.apply(self.meter.tick(now))
+
+    def crashed(self, name, exc):
+        """A task died: log it as an event (saved at once), the caller restarts it."""
+        self.crashes += 1
+        now = self.now()
+        try:
+            self.meter.events.add(now, "fault", name, self.crashes)
+            self.meter.events.save(self.store)
+        except Exception:  # the store itself may be what failed
+            pass
+        print("task %s crashed: %r" % (name, exc))
+
+    # ------------------------------------------------------------ read-out
+    def status(self, now):
+        """What the meter would tell a technician: one dict, JSON-able, no key."""
+        m = self.meter
+        ui = self.ui
+        t = m.totals()
+        last = self.acceptor.last()
+        last_token = None
+        if last is not None:
+            amount = None
+            if last[2] == 0 and last[4] is not None:
+                amount = ui.number(last[4] * (10 if last[3] >= 4 else 100000))
+            last_token = {"result": last[1], "amount": amount, "time": iso_time(last[0])}
+        frame = ui.display.render(now)
+        qty = "volume" if ui.unit == "m3" else "energy"
+        c = m.credit
+        state, reason = m.state()
+        return {
+            "time": iso_time(now),
+            "credit": ui.number(m.balance_micro()),
+            "credit_unit": ui.credit_unit(),
+            "credit_micro": m.balance_micro(),
+            qty: "%d.%03d" % (t["import_milli"] // 1000, t["import_milli"] % 1000),
+            qty + "_unit": ui.unit,
+            "import_milli": t["import_milli"],
+            "rates_milli": t["rates_milli"],
+            "power": t["power"],
+            "supply": state, "supply_reason": reason,
+            "switch": self.board.supply.state(),
+            "alarm": None if m.credit_state == "normal" else m.credit_state,
+            "credit_state": m.credit_state,
+            "buzzer": self.board.buzzer.sounding,
+            "display": [frame[0], frame[1]],
+            "indicators": frame[2],
+            "last_token": last_token,
+            "emergency_credit": ui.number(c["ec_owed"]),
+            "debt": ui.number(c["debt"]),
+            "lockout_s": self.acceptor.lockout_s(now),
+            "tariff_rate": m.rate.index,
+            "price": ui.number(m.rate.price),
+            "tampers": t["tampers"],
+            "days_remaining": m.days_remaining(),
+            "books": {"purchased": c["purchased"], "balance": c["bal"],
+                      "energy": c["energy"], "standing": c["standing"],
+                      "debt_paid": c["debt_paid"], "ec_given": c["ec_given"],
+                      "ec_repaid": c["ec_repaid"], "cleared": c["cleared"],
+                      "topups": c["topups"]},
+            "identity": self.identity,
+            "sts": self.sts_public,
+            "crashes": self.crashes,
+        }

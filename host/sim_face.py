@@ -1,0 +1,82 @@
+"""The interactive face of ``prepay sim``: the meter's display and indicators in the
+terminal, keys typed go to its keypad, virtual time follows real time.
+
+Keys: 0-9 * # A-E the keypad; ``b`` the push button; ``:`` one script command (e.g.
+``:load 2kW``, ``:advance 1d``, ``:tamper cover on``); ``q`` switch off and quit.
+"""
+import os
+import select
+import sys
+import termios
+import time
+import tty
+
+from host.sim_script import KEYS, ScriptError, parse_line
+
+TICK_S = 0.25
+
+
+def draw(status, note):
+    d = status["display"]
+    ind = status["indicators"]
+    flags = " ".join(name.upper() for name in ("alarm", "tamper", "lockout") if ind[name])
+    lines = [
+        "+------------------+",
+        "| %s |" % d[0],
+        "| %s |" % d[1],
+        "+------------------+",
+        " supply %-7s %s" % (status["supply"].upper(), flags),
+        " %s  credit %s %s" % (status["time"], status["credit"], status["credit_unit"]),
+        " keys 0-9 * # A-E, b button, : command, q quit",
+        " " + note,
+    ]
+    sys.stdout.write("\x1b[H\x1b[2J" + "\r\n".join(lines) + "\r\n")
+    sys.stdout.flush()
+
+
+def interactive(args):
+    from host.sim_cmd import Sim, run_command
+    if not sys.stdin.isatty():
+        print("prepay sim: the interactive face needs a terminal; use --script FILE or -",
+              file=sys.stderr)
+        return 2
+    sim = Sim(args.state, heap=args.heap, heap_mode="off", romfs=not args.files)
+    sim.power_on()
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    note = ""
+    last = time.monotonic()
+    try:
+        tty.setcbreak(fd)
+        while True:
+            now = time.monotonic()
+            ms = int((now - last) * 1000)
+            last = now
+            if ms > 0:
+                sim.advance(ms)
+            draw(sim.status(), note)
+            ready, _, _ = select.select([sys.stdin], [], [], TICK_S)
+            if not ready:
+                continue
+            ch = os.read(fd, 1).decode(errors="replace")
+            if ch == "q":
+                break
+            if ch in KEYS and ch != " ":
+                sim.send("keys " + ch)
+            elif ch == "b":
+                sim.send("button 1")
+            elif ch == ":":
+                termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+                line = input(":")
+                tty.setcbreak(fd)
+                try:
+                    cmd = parse_line(0, line, os.getcwd())
+                    if cmd is not None:
+                        run_command(sim, cmd, sys.stdout)
+                    note = "ok: " + line
+                except (ValueError, ScriptError) as exc:
+                    note = "error: %s" % exc
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        sim.finish()
+    return 0

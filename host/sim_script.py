@@ -1,0 +1,298 @@
+"""The ``prepay sim`` script language: one command per line, ``#`` starts a comment.
+
+    at 2026-11-23T08:00            set the meter's clock (before anything else: the
+                                   time the meter is switched on)
+    advance 90m                    let time pass (s, m, h, d; e.g. 30s, 2h, 1d)
+    load 2.5kW                     constant load (W, kW); or a daily schedule:
+    load schedule 00:00=250W 07:00=1.5kW 08:00=250W
+    load profile FILE.csv          CSV rows "HH:MM,W" (daily) or "YYYY-MM-DDTHH:MM,W"
+    flow 120L/h                    the same for water and gas (L/h, L/min, m3/h);
+    flow schedule ... / flow profile FILE.csv   (values in L/h)
+    press 1234#                    keys: 0-9 * # A B C D E (no comment on this line)
+    token 1234 5678 9012 3456 7890 20 digits and Enter
+    button [N]                     the push button, N times (default 1)
+    tamper cover|magnet|tilt on|off
+    battery 15%
+    power cut | power on           the firmware process ends abruptly / restarts
+    status                         one JSON line: the meter's status
+    expect FIELD VALUE             stop unless the status field has this value
+                                   (dotted paths such as last_token.result)
+
+``parse(text)`` returns ``Command`` objects or raises ``ScriptError`` with the line
+number and the reason; nothing runs before the whole script has been checked.
+"""
+import os
+import re
+
+DURATION_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+FLOW_ML_H = {"l/h": 1000, "l/min": 60000, "m3/h": 1000000, "ml/h": 1}
+KEYS = "0123456789*#ABCDE"
+TAMPERS = ("cover", "magnet", "tilt")
+NUMBER = r"(\d+(?:\.\d+)?)"
+
+
+class ScriptError(Exception):
+    def __init__(self, line_no, reason):
+        Exception.__init__(self, "line %d: %s" % (line_no, reason))
+        self.line_no = line_no
+        self.reason = reason
+
+
+class Command:
+    def __init__(self, line_no, name, *args):
+        self.line_no = line_no
+        self.name = name
+        self.args = args
+
+    def __repr__(self):
+        return "<%s %r @%d>" % (self.name, self.args, self.line_no)
+
+
+def days_from_civil(year, month, day):
+    y = year - (1 if month <= 2 else 0)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 730425
+
+
+def meter_seconds(text):
+    """'2026-11-23T08:00[:SS]' -> seconds since 2000-01-01 00:00 (meter local time)."""
+    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?", text)
+    if not m:
+        raise ValueError("time must look like 2026-11-23T08:00, not %r" % text)
+    y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
+    s = int(m.group(6) or 0)
+    if not (2000 <= y <= 2099 and 1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60
+            and s < 60):
+        raise ValueError("no such time: %s" % text)
+    if d > (31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[mo - 1]:
+        raise ValueError("no such date: %s" % text)
+    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+
+
+def iso(seconds):
+    days, rest = divmod(seconds, 86400)
+    z = days + 730425
+    era = z // 146097
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    d = doy - (153 * mp + 2) // 5 + 1
+    mo = mp + 3 if mp < 10 else mp - 9
+    y = yoe + era * 400 + (1 if mo <= 2 else 0)
+    return "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, rest // 3600, rest // 60 % 60, rest % 60)
+
+
+def _scaled(text, units, what):
+    """'2.5kW' -> integer in the smallest unit, exactly (no float)."""
+    m = re.fullmatch(NUMBER + r"\s*([a-zA-Z0-9/]+)", text.strip())
+    if not m:
+        raise ValueError("%s must be a number with a unit (%s), not %r"
+                         % (what, ", ".join(u for u in units if not u.endswith("_")), text))
+    number, unit = m.group(1), m.group(2)
+    key = unit.lower() if unit != "MW" else "mw_"
+    if key not in units:
+        raise ValueError("unknown unit %r for %s (use %s)"
+                         % (unit, what, ", ".join(u for u in units if not u.endswith("_"))))
+    whole, _, frac = number.partition(".")
+    scale = units[key]
+    value = int(whole) * scale
+    if frac:
+        value += int(frac) * scale // 10 ** len(frac)
+        if int(frac) * scale % 10 ** len(frac):
+            raise ValueError("%s: too many decimals" % text)
+    return value
+
+
+def power_mw(text):
+    return _scaled(text, {"w": 1000, "kw": 1000000, "mw_": 1000000000}, "a load")
+
+
+def flow_ml_h(text):
+    return _scaled(text, FLOW_ML_H, "a flow")
+
+
+def duration_ms(text):
+    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", text)
+    if not m:
+        raise ValueError("a duration is a whole number with s, m, h or d (e.g. 90m), not %r"
+                         % text)
+    return int(m.group(1)) * DURATION_MS[m.group(2)]
+
+
+def _minute(text):
+    m = re.fullmatch(r"(\d\d):(\d\d)", text)
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError("a time of day is HH:MM, not %r" % text)
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def schedule(items, convert):
+    """['00:00=250W', '07:00=1.5kW'] -> Profile (daily)."""
+    steps = []
+    for item in items:
+        when, eq, value = item.partition("=")
+        if not eq:
+            raise ValueError("a schedule step is HH:MM=VALUE, not %r" % item)
+        steps.append((_minute(when) * 60, convert(value)))
+    return Profile(steps, daily=True)
+
+
+def read_profile(path, plain_unit, base_dir):
+    """CSV rows 'HH:MM,value' (daily) or 'YYYY-MM-DDTHH:MM,value' (absolute);
+    values are numbers in W (load) or L/h (flow), or carry their own unit."""
+    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
+    try:
+        with open(full, encoding="utf-8") as f:
+            rows = f.read().splitlines()
+    except OSError as exc:
+        raise ValueError("cannot read %s: %s" % (path, exc.strerror))
+    steps = []
+    daily = None
+    for n, row in enumerate(rows, 1):
+        row = row.split("#")[0].strip()
+        if not row or row.lower().startswith(("time", "hour")):
+            continue
+        parts = [p.strip() for p in row.split(",")]
+        if len(parts) != 2:
+            raise ValueError("%s row %d: expected 'time,value'" % (path, n))
+        when, value = parts
+        is_daily = len(when) == 5
+        if daily is None:
+            daily = is_daily
+        elif daily != is_daily:
+            raise ValueError("%s row %d: mix of daily (HH:MM) and dated rows" % (path, n))
+        try:
+            t = _minute(when) * 60 if is_daily else meter_seconds(when)
+            v = plain_unit(value + ("" if re.search(r"[a-zA-Z]", value) else
+                                    (" W" if plain_unit is power_mw else " L/h")))
+        except ValueError as exc:
+            raise ValueError("%s row %d: %s" % (path, n, exc))
+        steps.append((t, v))
+    if not steps:
+        raise ValueError("%s has no rows" % path)
+    return Profile(steps, daily=bool(daily))
+
+
+class Profile:
+    """Step changes of the load: (second of day or meter second, value), sorted."""
+
+    def __init__(self, steps, daily):
+        self.steps = sorted(steps)
+        self.daily = daily
+
+    def value_at(self, t):
+        if self.daily:
+            t %= 86400
+        value = self.steps[-1][1] if self.daily else 0
+        for start, v in self.steps:
+            if start <= t:
+                value = v
+        return value
+
+    def next_change(self, t):
+        """The first step time strictly after meter second t, or None."""
+        if self.daily:
+            day = t - t % 86400
+            for start, _ in self.steps:
+                if day + start > t:
+                    return day + start
+            return day + 86400 + self.steps[0][0]
+        for start, _ in self.steps:
+            if start > t:
+                return start
+        return None
+
+
+def parse_line(line_no, line, base_dir):
+    text = line.strip()
+    if text.startswith("#"):
+        return None
+    if not text.lower().startswith("press"):   # on a press line '#' is a key
+        text = text.split("#", 1)[0]
+    words = text.split()
+    if not words:
+        return None
+    name, args = words[0].lower(), words[1:]
+
+    def need(n, usage):
+        if len(args) != n:
+            raise ValueError("usage: %s" % usage)
+
+    if name == "at":
+        need(1, "at 2026-11-23T08:00")
+        return Command(line_no, "at", meter_seconds(args[0]))
+    if name == "advance":
+        need(1, "advance 90m")
+        return Command(line_no, "advance", duration_ms(args[0]))
+    if name in ("load", "flow"):
+        convert = power_mw if name == "load" else flow_ml_h
+        if not args:
+            raise ValueError("usage: %s VALUE | %s schedule HH:MM=VALUE ... | %s profile FILE"
+                             % (name, name, name))
+        if args[0] == "schedule":
+            if len(args) < 2:
+                raise ValueError("a schedule needs at least one HH:MM=VALUE step")
+            return Command(line_no, "profile", schedule(args[1:], convert))
+        if args[0] == "profile":
+            need(2, "%s profile FILE.csv" % name)
+            return Command(line_no, "profile", read_profile(args[1], convert, base_dir))
+        return Command(line_no, "load", convert("".join(args)))
+    if name == "press":
+        keys = "".join(args)
+        if not keys:
+            raise ValueError("usage: press KEYS (0-9 * # A B C D E)")
+        for k in keys:
+            if k not in KEYS:
+                raise ValueError("%r is not a key (keys: 0-9 * # A B C D E)" % k)
+        return Command(line_no, "keys", keys)
+    if name == "token":
+        digits = "".join(args)
+        if len(digits) != 20 or not digits.isdigit():
+            raise ValueError("a token is 20 digits, got %d characters: %r"
+                             % (len(digits), " ".join(args)))
+        return Command(line_no, "keys", digits + "#")
+    if name == "button":
+        if len(args) > 1 or (args and (not args[0].isdigit() or int(args[0]) < 1)):
+            raise ValueError("usage: button [N] (N presses, N >= 1)")
+        return Command(line_no, "button", int(args[0]) if args else 1)
+    if name == "tamper":
+        need(2, "tamper cover|magnet|tilt on|off")
+        if args[0] not in TAMPERS:
+            raise ValueError("unknown tamper input %r (cover, magnet, tilt)" % args[0])
+        if args[1] not in ("on", "off"):
+            raise ValueError("tamper state must be on or off, not %r" % args[1])
+        return Command(line_no, "tamper", args[0], args[1] == "on")
+    if name == "battery":
+        need(1, "battery 15%")
+        m = re.fullmatch(r"(\d{1,3})%", args[0])
+        if not m or int(m.group(1)) > 100:
+            raise ValueError("battery level is 0%%..100%%, not %r" % args[0])
+        return Command(line_no, "battery", int(m.group(1)))
+    if name == "power":
+        need(1, "power cut | power on")
+        if args[0] not in ("cut", "on"):
+            raise ValueError("power cut or power on, not power %s" % args[0])
+        return Command(line_no, "power_" + args[0])
+    if name == "status":
+        need(0, "status")
+        return Command(line_no, "status")
+    if name == "expect":
+        if len(args) < 2:
+            raise ValueError("usage: expect FIELD VALUE")
+        return Command(line_no, "expect", args[0], " ".join(args[1:]))
+    raise ValueError("unknown command %r" % words[0])
+
+
+def parse(text, base_dir="."):
+    commands = []
+    for n, line in enumerate(text.splitlines(), 1):
+        try:
+            cmd = parse_line(n, line, base_dir)
+        except ValueError as exc:
+            raise ScriptError(n, str(exc))
+        if cmd is not None:
+            commands.append(cmd)
+    return commands
