@@ -181,7 +181,8 @@ class Meter:
                 err = self.proc.stderr.read()
                 self.proc.wait()
                 raise SimError("the firmware stopped (exit %s):\n%s"
-                               % (self.proc.returncode, err.strip()[-3000:]))
+                               % (self.proc.returncode,
+                                  ("\n".join(self.sim.recent) + "\n" + err).strip()[-3000:]))
             if line.startswith(MARK):
                 return json.loads(line[len(MARK):])
             self.sim.console(line.rstrip("\n"))
@@ -232,6 +233,7 @@ class Sim:
         self.heap_boot = 0
         self.last_status = None
         self.profile = None
+        self.recent = []
 
     # -- bookkeeping from replies
     def note_reply(self, reply):
@@ -249,7 +251,9 @@ class Sim:
         return max(self.cut_after - self.writes_before, 0)
 
     def console(self, line):
-        if self.verbose or "crashed" in line or "Traceback" in line:
+        self.recent.append(line)
+        del self.recent[:-40]
+        if self.verbose or "crashed" in line:
             print("meter| " + line, file=sys.stderr)
 
     # -- power

@@ -74,9 +74,7 @@ class Driver:
             clock.wake_due()
             await self.settle()
         if not self.cut():
-            clock.ms = target
-            clock.kick()
-            await self.settle()
+            clock.ms = target       # polling tasks catch up when the script next looks
 
     async def nudge(self, tag="*"):
         """Input arrived: the tasks watching it run now, then the display catches up."""
@@ -116,7 +114,8 @@ class Driver:
             await self.nudge()
         elif cmd == "load":
             b.load.set_rate(int(words[1]))
-            await self.nudge("metering")
+            self.clock.kick("metering")
+            await self.settle()
         elif cmd == "keys":
             b.keypad.keys += words[1]
             self.clock.urgent = True

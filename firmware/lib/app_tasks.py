@@ -14,6 +14,7 @@ Slots: ``SLOTS`` names optional modules (``app_ir`` for the IEC 62056-21 optical
 coroutine runs supervised beside the others.
 """
 import asyncio
+import gc
 
 WATCHDOG_MS = 8000
 RESTART_PAUSE_MS = 1000
@@ -99,7 +100,14 @@ def slot_tasks():
     return found
 
 
+GC_THRESHOLD = 16384
+
+
 async def run(app):
+    # collect after every 16 KB allocated rather than when the heap is full: the heap
+    # stays in one piece (a long run otherwise fails on fragmentation, not on size)
+    gc.collect()
+    gc.threshold(GC_THRESHOLD)
     sleep = sleeper(app.board)
     for name, body in TASKS + tuple(slot_tasks()):
         asyncio.create_task(supervised(app, name, body, sleep))

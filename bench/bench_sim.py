@@ -1,0 +1,72 @@
+"""Simulation speed: one simulated year of an hourly household profile through
+``prepay sim`` (the firmware on the MicroPython Unix port, -X heapsize=200K).
+
+Meter: boards/sim/examples/electricity-currency-tou.json (TOU tariff, standing charge,
+15-minute metering bound). Load: 24 hourly steps a day (about 10 kWh/day), repeated
+for 365 days; one 100 000 KES token at the start. Prints wall time, meter-seconds per
+second, wake-ups, block writes and heap; also a 30-day run for the heap figure.
+Prints numbers only.
+"""
+import json
+import os
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from host.sim_cmd import Sim, run_script  # noqa: E402
+from host.sim_script import parse  # noqa: E402
+from tokens import build  # noqa: E402
+from tokens.tid import tid_at  # noqa: E402
+
+CONFIG = os.path.join(ROOT, "boards", "sim", "examples", "electricity-currency-tou.json")
+KEY = bytes.fromhex("87f3ecbb2e46b48f")
+# W per hour of the day: night base, morning peak, evening peak (about 10 kWh/day)
+HOURLY_W = (200, 180, 160, 160, 180, 220, 600, 1000, 600, 300, 250, 250,
+            320, 300, 250, 300, 450, 800, 1800, 1600, 1000, 650, 420, 250)
+
+
+def script(days, profile_path):
+    token = build.currency_token(KEY, "sta", "electricity",
+                                 tid_at(2014, 2026, 1, 1, 8, 0), 10 ** 10).digits
+    return "\n".join(["at 2026-01-01T08:00", "token " + token,
+                      "load profile " + profile_path, "advance %dd" % days, "status"])
+
+
+def run(days, heap_stats):
+    state = tempfile.mkdtemp(prefix="bench-sim-")
+    profile = os.path.join(state, "household.csv")
+    with open(profile, "w") as f:
+        f.write("\n".join("%02d:00,%d" % (h, w) for h, w in enumerate(HOURLY_W)) + "\n")
+    with open(CONFIG) as f:
+        cfg = json.load(f)
+    with open(os.path.join(state, "meter.json"), "w") as f:
+        json.dump(cfg, f)
+    commands = parse(script(days, profile), state)
+    sim = Sim(state, heap_mode="step" if heap_stats else "off", out=open(os.devnull, "w"))
+    t0 = time.perf_counter()
+    run_script(sim, commands, open(os.devnull, "w"))
+    wall = time.perf_counter() - t0
+    status = sim.last_status
+    sim.finish()
+    return wall, status, sim
+
+
+def main():
+    print("prepay sim: hourly household profile, TOU tariff, -X heapsize=200K, ROMFS modules")
+    for days, heap_stats in ((365, False), (365, True), (30, True)):
+        wall, st, sim = run(days, heap_stats)
+        info = st["sim"]
+        print("%3d days  heap stats %-3s  %6.1f s wall  %8d meter-s/s  %5d kWh  %6d wake-ups  "
+              "%6d steps  %7d block writes  credit left %s %s  peak live heap %d B "
+              "(after boot %d B)" % (
+                  days, "on" if heap_stats else "off", wall, days * 86400 / wall,
+                  st["import_milli"] // 1000, info["wakeups"], info["steps"],
+                  info["flash_writes"], st["credit"], st["credit_unit"],
+                  info["heap_peak"], info["heap_boot"]))
+
+
+if __name__ == "__main__":
+    main()
