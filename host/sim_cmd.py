@@ -237,8 +237,9 @@ class Sim:
 
     # -- bookkeeping from replies
     def note_reply(self, reply):
-        self.world.rtc_s = reply["ms"] // 1000
-        self.world.switch = reply.get("switch", self.world.switch)
+        self.world.rtc_s = reply["ms"] // 1000 or self.world.rtc_s
+        if reply.get("switch") in ("on", "off"):
+            self.world.switch = reply["switch"]
         self.last_writes = reply.get("writes", 0)
         sim = reply.get("sim") or (reply.get("status") or {}).get("sim")
         if sim:

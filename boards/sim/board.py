@@ -35,6 +35,7 @@ BOARD_KEYS = ("name", "variant", "supply", "metering", "ml_per_pulse", "sample_s
               "valve_run_ms", "flash_blocks", "tamper")
 TAMPER_INPUTS = ("cover", "magnet", "tilt")
 WRAP = 1 << 30
+FLASH = None     # the mounted flash, for power_on to see a cut during boot
 
 
 def _env_int(name, default):
@@ -65,6 +66,7 @@ class Switch:
             self.position = to
             self.until = self.clock.ms + self.run_ms
             self.load.set_flowing(to == "on")
+            self.clock.kick("metering")     # what the meter measures just changed
         return "ok"
 
     def connect(self):
@@ -261,6 +263,8 @@ def mount_flash(image, blocks, cut_after):
     if cut_after is not None:
         flash.cut_after(cut_after)
     vfs.mount(fs, MOUNT)
+    global FLASH
+    FLASH = flash
     return flash
 
 

@@ -16,6 +16,24 @@ def run(path):
     exec(code, {"__name__": "__main__", "__file__": path})
 
 
+def power_gone():
+    """True when the simulated flash has cut the power (an error on the way is then
+    just the meter dying, not a bug): report it and wait to be switched off."""
+    board = sys.modules.get("boards.sim.board")
+    flash = getattr(board, "FLASH", None) if board else None
+    if flash is None or flash.powered:
+        return False
+    sys.stdout.write('@@{"cut": true, "ms": %d, "switch": "unknown", "writes": %d}\n'
+                     % (int(os.getenv("PREPAY_SIM_TIME") or 0) * 1000, flash.writes))
+    while sys.stdin.readline():
+        pass
+    return True
+
+
 root = os.getenv("PREPAY_SIM_ROOT") or (sys.argv[1] if len(sys.argv) > 1 else ".")
-run(root + "/boot.py")
-run(root + "/main.py")
+try:
+    run(root + "/boot.py")
+    run(root + "/main.py")
+except Exception:  # noqa: BLE001 - re-raised unless the power is gone
+    if not power_gone():
+        raise

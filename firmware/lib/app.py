@@ -94,7 +94,8 @@ class App:
         m = self.meter
         interval = self.sample_ms
         state, reason = m.state()
-        power = m.reg["power"]
+        chip = self.board.metering
+        power = m.reg["power"] if chip is None or chip.power_mw is None else chip.power_mw // 1000
         limit = m.cfg["supply"]["load_limit"]["limit_w"]
         if reason in ("overload", "unbalance") or (limit and power > limit):
             return min(interval, FAST_SAMPLE_MS)
