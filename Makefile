@@ -16,6 +16,9 @@ $(BIN)/.installed: pyproject.toml
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
 
+demo: $(BIN)/.installed
+	$(BIN)/python -m host.demo
+
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run_all.py
 
