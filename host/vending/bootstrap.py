@@ -2,7 +2,7 @@
 from sqlalchemy import insert, select
 
 from host.vending import audit, keystore, schema
-from host.vending.db import upgrade_head
+from host.vending.db import begin_write, upgrade_head
 from host.vending.errors import VendError
 
 
@@ -21,7 +21,7 @@ def init(engine, passphrase, timezone, now):
         check_timezone(timezone)
     upgrade_head(engine)
     done = {"schema": "head", "keystore": "unchanged", "timezone": None}
-    with engine.begin() as conn:
+    with begin_write(engine) as conn:
         if keystore.initialise(conn, passphrase):
             done["keystore"] = "created"
             audit.append(conn, now, "-", "init", "station", {"timezone": timezone or "UTC"})

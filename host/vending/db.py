@@ -4,11 +4,14 @@ The database is chosen by ``--db URL``, else ``PREPAY_DB``, else the SQLite file
 ``$XDG_DATA_HOME/prepay/vending.db`` (``~/.local/share/prepay/vending.db``). A bare path is
 taken as a SQLite file. PostgreSQL URLs (``postgresql://...``) use psycopg 3.
 
-Writers take locks so that two clerks never get the same TID:
-* SQLite: every transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time, others
-  wait up to the busy timeout); WAL journal so readers do not block.
+Writers (``begin_write``) take locks so that two clerks never get the same TID:
+* SQLite: a write transaction starts with ``BEGIN IMMEDIATE`` (one writer at a time); WAL
+  journal, so readers (plain ``engine.connect()``) neither wait nor block. Before it, the process takes an exclusive ``flock`` on ``<db file>.lock``: the
+  kernel queues waiters fairly, whereas SQLite's own busy handler only polls, and under
+  eight busy clerks a waiting process could starve past any timeout.
 * PostgreSQL: ``SELECT ... FOR UPDATE`` on the meter row (see ``lock_row``).
 """
+import contextlib
 import os
 
 from sqlalchemy import create_engine, event, select
@@ -65,15 +68,67 @@ def make_engine(url=None, create_dir=False):
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        lock_path = path + ".lock" if path else None
+
         @event.listens_for(engine, "begin")
         def _begin(connection):
+            if not connection.get_execution_options().get("prepay_write"):
+                connection.exec_driver_sql("BEGIN")       # a reader: WAL lets it run alongside
+                return
+            if lock_path:
+                _take_file_lock(connection, lock_path)
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(engine, "commit")
+        def _commit(connection):
+            # Fires just before COMMIT; a writer let in now waits on SQLite's lock only
+            # for the moment the commit takes.
+            _drop_file_lock(connection)
+
+        @event.listens_for(engine, "rollback")
+        def _rollback(connection):
+            _drop_file_lock(connection)
+
+        @event.listens_for(engine, "checkin")
+        def _checkin(dbapi_connection, record):
+            _drop_file_lock(record)
         return engine
     try:
         engine = create_engine(url, pool_pre_ping=False)
     except Exception as exc:  # a malformed URL or a missing driver
         raise VendError("cannot use database URL: %s" % exc.__class__.__name__)
     return engine
+
+
+@contextlib.contextmanager
+def begin_write(engine):
+    """A write transaction: ``flock`` + ``BEGIN IMMEDIATE`` on SQLite, plain on PostgreSQL
+    (where rows are locked with ``lock_row``). Commits on success, rolls back on error.
+
+    Do not open a second write transaction in the same process while one is open: the
+    second would wait on the first's file lock for ever."""
+    with engine.connect() as conn:
+        conn.execution_options(prepay_write=True)
+        with conn.begin():
+            yield conn
+
+
+def _take_file_lock(connection, lock_path):
+    import fcntl
+    info = connection.info          # the pooled DBAPI connection's own dict
+    if info.get("file_lock") is not None:
+        return
+    handle = open(lock_path, "a")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    info["file_lock"] = handle
+
+
+def _drop_file_lock(holder):
+    import fcntl
+    handle = holder.info.pop("file_lock", None)     # a Connection or a pool record
+    if handle is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
 
 
 def lock_row(conn, table, row_id):

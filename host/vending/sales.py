@@ -13,6 +13,7 @@ from host.vending import audit, schema
 from host.vending.db import lock_row
 from host.vending.errors import VendError
 from host.vending.issue import fresh_tids, locked_meter, save_last_tid, store_token, token_error
+from host.vending.money import fmt_cents
 from host.vending.pricing import compute_sale
 from host.vending.records import CHANNELS, tariff_version_at
 
@@ -96,6 +97,9 @@ def _sell(station, conn, operator, pan, amount_cents, channel, reference):
             credit = sts.credit_token(key, meter["algorithm"], meter["utility"], tids[0], computed["units_tenths"])
         free = sts.credit_token(key, meter["algorithm"], meter["utility"], tids[1], free_due) if free_due else None
     except TokenError as exc:
+        if "largest" in str(exc) or "exceeds" in str(exc):
+            raise VendError("amount %s buys more than one token can carry for meter %s (%s); sell less"
+                            % (fmt_cents(amount_cents), meter["pan"], exc))
         raise token_error(meter, exc)
 
     pending = conn.execute(select(schema.key_changes.c.id).where(

@@ -12,6 +12,7 @@ import datetime
 from sqlalchemy import select
 
 from host.vending import schema
+from host.vending.db import begin_write
 from host.vending.errors import VendError
 from host.vending.keystore import Keystore
 
@@ -34,8 +35,8 @@ class Station:
         return "<Station %s>" % self.engine.url.render_as_string(hide_password=True)
 
     def begin(self):
-        """A write transaction (SQLite: BEGIN IMMEDIATE)."""
-        return self.engine.begin()
+        """A write transaction (SQLite: file lock + BEGIN IMMEDIATE; see ``db.begin_write``)."""
+        return begin_write(self.engine)
 
     # Time ------------------------------------------------------------------------------
     def zone(self, conn=None):

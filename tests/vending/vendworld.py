@@ -76,3 +76,20 @@ class World:
     def count(self, table):
         with self.engine.connect() as conn:
             return records.count_rows(conn, table)
+
+
+def sell_worker(url, operator, pans, count, offset):
+    """Run ``count`` sales round-robin over ``pans`` in this process (for concurrency tests
+    and benchmarks); returns [(pan, tid, receipt), ...]."""
+    from host.vending import sales
+    engine = db.make_engine(url)
+    station = Station(engine, PASSPHRASE)
+    done = []
+    try:
+        for i in range(count):
+            p = pans[(i + offset) % len(pans)]
+            r = sales.sell(station, operator, p, 1000 + i % 7 * 100, "cash")
+            done.append((p, r["tid"], r["receipt"]))
+    finally:
+        engine.dispose()
+    return done

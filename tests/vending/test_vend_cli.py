@@ -1,0 +1,230 @@
+"""``prepay vend`` as a clerk uses it: the README session from an empty database to a
+printed receipt, bad input (one line on stderr, exit 2, nothing written), and a search of
+every file and output for the vending key."""
+import csv
+import json
+import os
+
+import pytest
+from sqlalchemy import func, select
+
+from host.cli import main
+from host.vending import db, schema
+
+VK_HEX = "abababababababab949494949494949401234567"
+VK2_HEX = "00112233445566778899aabbccddeeff00112233"
+VK02_HEX = "0123456789abcdef"
+PAN = "600727000000000009"
+PAN_1993 = "600727000000000017"
+
+
+class Session:
+    """Runs ``prepay`` in this process with the clerk's environment; keeps every output."""
+
+    def __init__(self, url, tmp_path, monkeypatch, capsys):
+        self.url, self.tmp, self.capsys, self.mp = url, tmp_path, capsys, monkeypatch
+        self.outputs = []
+        monkeypatch.setenv("PREPAY_DB", url)
+        monkeypatch.setenv("PREPAY_KEYSTORE_PASSPHRASE", "a long keystore passphrase")
+        monkeypatch.delenv("PREPAY_OPERATOR", raising=False)
+
+    def run(self, *argv, operator=None, password=None, new_password=None):
+        env = {"PREPAY_OPERATOR": operator, "PREPAY_OPERATOR_PASSWORD": password,
+               "PREPAY_NEW_OPERATOR_PASSWORD": new_password}
+        for name, value in env.items():
+            if value is None:
+                self.mp.delenv(name, raising=False)
+            else:
+                self.mp.setenv(name, value)
+        code = main(["vend"] + [str(a) for a in argv])
+        out, err = self.capsys.readouterr()
+        self.outputs.extend([out, err])
+        return code, out, err
+
+    def ok(self, *argv, **kw):
+        code, out, err = self.run(*argv, **kw)
+        assert code == 0, err
+        return out
+
+    def counts(self):
+        engine = db.make_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return tuple(conn.execute(select(func.count()).select_from(t)).scalar()
+                             for t in (schema.sales, schema.tokens, schema.audit_log, schema.payments,
+                                       schema.adjustments))
+        finally:
+            engine.dispose()
+
+
+def setup_station(s):
+    key_file = s.tmp / "vk.hex"
+    key_file.write_text(VK_HEX + "\n")
+    (s.tmp / "vk2.hex").write_text(VK2_HEX.upper())
+    (s.tmp / "vk02.hex").write_text(VK02_HEX)
+    s.ok("init", "--timezone", "Africa/Nairobi")
+    s.ok("operator", "add", "root", "--role", "admin", new_password="root-password")
+    admin = {"operator": "root", "password": "root-password"}
+    s.ok("operator", "add", "alice", "--role", "clerk", new_password="alice-password", **admin)
+    s.ok("operator", "add", "sam", "--role", "supervisor", new_password="sam-password", **admin)
+    s.ok("operator", "add", "sue", "--role", "supervisor", new_password="sue-password", **admin)
+    s.ok("key", "add", "--sgc", 201457, "--krn", 1, "--dkga", "04", "--key-file", key_file, **admin)
+    s.ok("key", "add", "--sgc", 201457, "--krn", 2, "--dkga", "04", "--key-file", s.tmp / "vk2.hex", **admin)
+    s.ok("key", "add", "--sgc", 123456, "--krn", 1, "--dkga", "02", "--key-file", s.tmp / "vk02.hex", **admin)
+    s.ok("tariff", "add", "home", "--flat", "0.25", "--vat", "16", **admin)
+    s.ok("customer", "add", "--account", "A-001", "--name", "Jane Doe", "--phone", "+254700000000", **admin)
+    s.ok("meter", "add", "--pan", PAN, "--customer", "A-001", "--sgc", 201457, "--ti", 1, "--krn", 1, "--kt", 2,
+         "--algorithm", "sta", "--base-date", 2014, "--utility", "electricity", "--tariff", "home", **admin)
+    s.ok("meter", "add", "--pan", PAN_1993, "--customer", "A-001", "--sgc", 123456, "--ti", 1, "--krn", 1,
+         "--algorithm", "ea07", "--base-date", 1993, "--tariff", "home", **admin)
+
+
+CLERK = {"operator": "alice", "password": "alice-password"}
+
+
+@pytest.fixture
+def session(db_url, tmp_path, monkeypatch, capsys):
+    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys)
+    setup_station(s)
+    return s
+
+
+def test_clerk_session_to_printed_receipt(session):
+    s = session
+    out = s.ok("sell", "--meter", PAN, "--amount", "100.00", "--channel", "cash", "--json", **CLERK)
+    sale = json.loads(out)
+    for field in ("receipt", "meter", "tokens", "units_tenths", "tid", "deductions"):
+        assert field in sale
+    assert sale["meter"] == PAN and len(sale["tokens"][0]["digits"]) == 20
+    assert sale["units_credited_tenths"] == 3448 and sale["deductions"]["vat_cents"] == 1380
+    text = s.ok("sell", "--meter", PAN, "--amount", "50", "--channel", "mobile",
+                "--receipt-file", s.tmp / "r.pdf", **CLERK)
+    assert "CREDIT TOKEN" in text and "Jane Doe" in text and "alice" in text
+    assert (s.tmp / "r.pdf").read_bytes().startswith(b"%PDF")
+    again = s.ok("reprint", "--meter", PAN, "--receipt-file", s.tmp / "r.txt", **CLERK)
+    assert "REPRINT" in again and (s.tmp / "r.txt").read_text().count("CREDIT TOKEN") == 1
+    assert s.counts()[1] == 2           # a reprint issues no token
+    assert "intact" in s.ok("audit", "verify")
+
+
+def test_bad_input_one_line_nonzero_nothing_written(session):
+    s = session
+    s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
+    before = s.counts()
+    cases = [
+        (("sell", "--meter", "600727000000000066", "--amount", "10.00", "--channel", "cash"), CLERK, "unknown meter"),
+        (("sell", "--meter", "600727000000000008", "--amount", "10.00", "--channel", "cash"), CLERK, "check digit"),
+        (("sell", "--meter", PAN, "--amount", "0.50", "--channel", "cash"), CLERK, "minimum"),
+        (("sell", "--meter", PAN, "--amount", "99999999999.00", "--channel", "cash"), CLERK, "token can carry"),
+        (("sell", "--meter", PAN, "--amount", "12.345", "--channel", "cash"), CLERK, "decimal places"),
+        (("sell", "--meter", PAN, "--amount", "ten", "--channel", "cash"), CLERK, "not a number"),
+        (("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash"),
+         {"operator": "alice", "password": "wrong-password"}, "wrong password"),
+        (("sell", "--meter", PAN_1993, "--amount", "10.00", "--channel", "cash"), CLERK, "rolled over"),
+        (("meter", "add", "--pan", "600727000000000025", "--customer", "A-001", "--sgc", 201457, "--ti", 1,
+          "--krn", 1, "--algorithm", "sta", "--base-date", 2014, "--tariff", "home"), CLERK, "supervisor"),
+        (("adjust", "confirm", 1), {"operator": "sam", "password": "sam-password"}, "no adjustment"),
+    ]
+    for argv, who, expected in cases:
+        code, out, err = s.run(*argv, **who)
+        assert code == 2, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and expected in err, (argv, err)
+        assert s.counts() == before, argv
+    s.mp.setenv("PREPAY_KEYSTORE_PASSPHRASE", "not the passphrase")
+    code, _, err = s.run("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
+    assert code == 2 and "wrong keystore passphrase" in err and s.counts() == before
+
+
+def test_dual_confirmation(session):
+    s = session
+    sam = {"operator": "sam", "password": "sam-password"}
+    sue = {"operator": "sue", "password": "sue-password"}
+    s.ok("sell", "--meter", PAN, "--amount", "40.00", "--channel", "cash", **CLERK)
+    out = s.ok("adjust", "request", "--kind", "refund", "--receipt", 1, "--amount", "40.00",
+               "--reason", "wrong meter", "--json", **sam)
+    refund = json.loads(out)["id"]
+    code, _, err = s.run("adjust", "confirm", refund, **sam)
+    assert code == 2 and "another supervisor" in err
+    code, _, err = s.run("adjust", "confirm", refund, **CLERK)
+    assert code == 2 and "supervisor" in err
+    assert "confirmed" in s.ok("adjust", "confirm", refund, **sue)
+    code, _, err = s.run("adjust", "request", "--kind", "refund", "--receipt", 1, "--amount", "0.01",
+                         "--reason", "again", **CLERK)
+    assert code == 2 and "at most 0.00" in err
+    credit = json.loads(s.ok("adjust", "request", "--kind", "credit", "--meter", PAN, "--units", "25",
+                             "--reason", "meter fault", "--json", **CLERK))["id"]
+    out = json.loads(s.ok("adjust", "confirm", credit, "--json", **sam))
+    assert out["token"]["value"] == 250
+    assert s.counts()[0] == 1         # the refunded sale is still in the ledger
+
+
+def test_payments_import_is_idempotent(session):
+    s = session
+    statement = s.tmp / "statement.csv"
+    statement.write_text("reference,date,account,amount,channel\n"
+                         "TX1,2026-05-04 10:00,%s,20.00,mobile\n"
+                         "TX2,2026-05-04,A-001,15.00,\n"
+                         "TX3,2026-05-04,NOBODY,10.00,bank\n" % PAN)
+    out = json.loads(s.ok("payments", "import", statement, "--source", "mpesa", "--json", **CLERK))
+    assert len(out["vended"]) == 1 and len(out["failed"]) == 0
+    # A-001 has two active meters, so its account alone does not say which to vend to
+    assert {u["reference"] for u in out["unmatched"]} == {"TX2", "TX3"}
+    first = s.counts()
+    again = json.loads(s.ok("payments", "import", statement, "--source", "mpesa", "--json", **CLERK))
+    assert again["vended"] == [] and len(again["skipped"]) == 1 and len(again["unmatched"]) == 2
+    assert s.counts()[0] == first[0]
+
+
+def test_reports_csv_and_chart(session):
+    s = session
+    for amount in ("10.00", "20.00", "30.00"):
+        s.ok("sell", "--meter", PAN, "--amount", amount, "--channel", "cash", **CLERK)
+    daily = s.tmp / "daily.csv"
+    rows = json.loads(s.ok("report", "daily", "--csv", daily, "--json"))
+    assert rows[0]["sales"] == 3 and rows[0]["amount_cents"] == 6000
+    with open(daily) as handle:
+        table = list(csv.DictReader(handle))
+    assert table[0]["amount"] == "60.00" and table[0]["operator"] == "alice"
+    import datetime
+    today = datetime.date.today()
+    month = "%04d-%02d" % ((today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1))
+    settle = json.loads(s.ok("report", "settlement", "--month", month, "--json"))
+    assert settle[0]["account"] == "A-001" and settle[0]["amount_cents"] == 6000
+    chart = s.tmp / "meter.png"
+    hist = json.loads(s.ok("report", "meter", "--meter", PAN, "--chart", chart, "--json"))
+    assert len(hist) == 3 and chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_vending_key_never_appears_in_clear(session, db_url):
+    s = session
+    s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", "--receipt-file", s.tmp / "a.txt", **CLERK)
+    s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", "--receipt-file", s.tmp / "a.pdf",
+         "--json", **CLERK)
+    s.ok("token", "key-change", "--meter", PAN, "--krn", 2, "--operator", "sam", password="sam-password")
+    s.ok("key", "list")
+    s.ok("audit", "show", "--last", 100)
+    s.ok("report", "daily", "--csv", s.tmp / "d.csv")
+    needles = []
+    for hexkey in (VK_HEX, VK2_HEX, VK02_HEX):
+        raw = bytes.fromhex(hexkey)
+        needles += [hexkey.lower().encode(), hexkey.upper().encode(), raw]
+    blobs = [o.encode() for o in s.outputs]
+    for name in os.listdir(s.tmp):
+        if name.endswith(".hex"):
+            continue
+        path = os.path.join(s.tmp, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as handle:
+                blobs.append(handle.read())
+    if "://" not in db_url:                  # the SQLite file and its WAL
+        assert any(os.path.basename(db_url) in n for n in os.listdir(s.tmp))
+    else:                                     # PostgreSQL: every text column of every table
+        engine = db.make_engine(s.url)
+        with engine.connect() as conn:
+            for table in schema.metadata.sorted_tables:
+                for row in conn.execute(select(table)):
+                    blobs.append(repr(tuple(row)).encode())
+        engine.dispose()
+    for blob in blobs:
+        for needle in needles:
+            assert needle not in blob
