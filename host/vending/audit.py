@@ -10,7 +10,7 @@ The ledger rows that entries describe (sales, tokens) are checked against their 
 import hashlib
 import json
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from host.vending import schema
 from host.vending.db import lock_row
@@ -34,12 +34,16 @@ def append(conn, at, operator, action, subject, payload):
     payload_json = canonical(payload)
     at = at.replace(tzinfo=None)
     digest = entry_hash(head["last_hash"], entry_id, at, operator, action, str(subject), payload_json)
-    conn.execute(insert(schema.audit_log).values(
-        id=entry_id, at=at, operator=operator, action=action, subject=str(subject),
-        payload=payload_json, prev_hash=head["last_hash"], hash=digest))
-    conn.execute(update(schema.audit_head).where(schema.audit_head.c.id == 1)
-                 .values(last_id=entry_id, last_hash=digest))
+    conn.execute(_INSERT_ENTRY, {"id": entry_id, "at": at, "operator": operator, "action": action,
+                                 "subject": str(subject), "payload": payload_json,
+                                 "prev_hash": head["last_hash"], "hash": digest})
+    conn.execute(_MOVE_HEAD, {"new_id": entry_id, "new_hash": digest})
     return entry_id
+
+
+_INSERT_ENTRY = insert(schema.audit_log)
+_MOVE_HEAD = (update(schema.audit_head).where(schema.audit_head.c.id == 1)
+              .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash")))
 
 
 def sale_digest(sale, token_rows):

@@ -14,7 +14,7 @@ Writers (``begin_write``) take locks so that two clerks never get the same TID:
 import contextlib
 import os
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import bindparam, create_engine, event, select
 
 from host.vending.errors import VendError
 
@@ -131,12 +131,19 @@ def _drop_file_lock(holder):
         handle.close()
 
 
+_LOCK_QUERIES = {}
+
+
 def lock_row(conn, table, row_id):
     """Read a row for update: a row lock on PostgreSQL (SQLite already holds the write lock)."""
-    query = select(table).where(table.c.id == row_id)
-    if conn.dialect.name != "sqlite":
-        query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+    for_update = conn.dialect.name != "sqlite"
+    query = _LOCK_QUERIES.get((table.name, for_update))
+    if query is None:       # built once: constructing statements costs more than running them
+        query = select(table).where(table.c.id == bindparam("row_id"))
+        if for_update:
+            query = query.with_for_update()
+        _LOCK_QUERIES[(table.name, for_update)] = query
+    return conn.execute(query, {"row_id": row_id}).mappings().first()
 
 
 def alembic_config(url):

@@ -4,17 +4,27 @@ The caller has locked the meter row (``db.lock_row``); TIDs come from the meter'
 ``last_tid`` and are written back before commit, and ``tokens`` has a unique constraint on
 (meter, base date, TID), so two clerks can never hand out the same TID.
 """
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, select, update
 
 from host.vending import schema
-from host.vending.db import lock_row
 from host.vending.errors import VendError
 
 
+_METER_BY_PAN = select(schema.meters).where(schema.meters.c.pan == bindparam("pan"))
+_METER_BY_PAN_FOR_UPDATE = _METER_BY_PAN.with_for_update()
+_INSERT_TOKEN = insert(schema.tokens)
+_SAVE_METER = (update(schema.meters).where(schema.meters.c.id == bindparam("meter_id"))
+               .values(last_tid=bindparam("new_last_tid"), service_paid_through=bindparam("new_paid_through")))
+
+
 def locked_meter(conn, pan, allow_blocked=False):
-    from host.vending.records import find_meter
-    meter = find_meter(conn, pan)
-    meter = lock_row(conn, schema.meters, meter["id"])
+    """The meter row, locked for this transaction (PostgreSQL: FOR UPDATE)."""
+    from host.vending.records import normalise_pan
+    pan = normalise_pan(pan)
+    query = _METER_BY_PAN if conn.dialect.name == "sqlite" else _METER_BY_PAN_FOR_UPDATE
+    meter = conn.execute(query, {"pan": pan}).mappings().first()
+    if meter is None:
+        raise VendError("unknown meter %s" % pan)
     if meter["status"] == "removed" or (meter["status"] == "blocked" and not allow_blocked):
         raise VendError("meter %s is %s; no tokens can be issued" % (meter["pan"], meter["status"]))
     return dict(meter)
@@ -38,14 +48,15 @@ def fresh_tids(meter, local_now, count):
 
 
 def save_last_tid(conn, meter):
-    conn.execute(update(schema.meters).where(schema.meters.c.id == meter["id"])
-                 .values(last_tid=meter["last_tid"]))
+    """Write back ``last_tid`` (and ``service_paid_through``) of the locked meter dict."""
+    conn.execute(_SAVE_METER, {"meter_id": meter["id"], "new_last_tid": meter["last_tid"],
+                               "new_paid_through": meter["service_paid_through"]})
 
 
 def store_token(conn, meter, operator_id, kind, issued, now, sale_id=None, key_change_id=None):
     """One ``tokens`` row for an ``IssuedToken`` (or any object with digits/tid/value)."""
     tid = getattr(issued, "tid", None)
-    token_id = conn.execute(insert(schema.tokens).values(
+    token_id = conn.execute(_INSERT_TOKEN, dict(
         meter_id=meter["id"], sale_id=sale_id, key_change_id=key_change_id, operator_id=operator_id,
         kind=kind, tid=tid, base_year=meter["base_year"], digits=issued.digits,
         value=getattr(issued, "value", None), issued_at=now)).inserted_primary_key[0]

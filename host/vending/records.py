@@ -6,7 +6,7 @@ refused request leaves nothing behind.
 import datetime
 import json
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from host.vending import schema
 from host.vending.errors import VendError
@@ -88,10 +88,18 @@ def add_tariff_version(conn, now, tariff_id, version):
         min_amount_cents=version.get("min_amount_cents", 100), created_at=now)).inserted_primary_key[0]
 
 
+_VERSION_AT = (select(schema.tariff_versions, schema.tariffs.c.name.label("tariff_name"))
+               .join(schema.tariffs, schema.tariffs.c.id == schema.tariff_versions.c.tariff_id)
+               .where(schema.tariff_versions.c.tariff_id == bindparam("tariff_id"),
+                      schema.tariff_versions.c.effective_from <= bindparam("at"))
+               .order_by(schema.tariff_versions.c.effective_from.desc()).limit(1))
+_KEY = select(schema.vending_keys).where(schema.vending_keys.c.sgc == bindparam("sgc"),
+                                         schema.vending_keys.c.krn == bindparam("krn"))
+
+
 def tariff_version_at(conn, tariff_id, at):
-    tv = schema.tariff_versions
-    row = conn.execute(select(tv).where(tv.c.tariff_id == tariff_id, tv.c.effective_from <= at)
-                       .order_by(tv.c.effective_from.desc()).limit(1)).mappings().first()
+    """The tariff version in force at ``at`` (with the tariff's name as ``tariff_name``)."""
+    row = conn.execute(_VERSION_AT, {"tariff_id": tariff_id, "at": at}).mappings().first()
     if row is None:
         raise VendError("the meter's tariff has no prices in force on %s" % at.date())
     version = dict(row)
@@ -132,8 +140,7 @@ def add_vending_key(conn, keystore, now, sgc, krn, dkga, key_bytes, expires_on=N
 
 
 def find_vending_key(conn, sgc, krn):
-    row = conn.execute(select(schema.vending_keys).where(
-        schema.vending_keys.c.sgc == sgc, schema.vending_keys.c.krn == krn)).mappings().first()
+    row = conn.execute(_KEY, {"sgc": sgc, "krn": krn}).mappings().first()
     if row is None:
         raise VendError("no vending key stored for SGC %06d KRN %d" % (sgc, krn))
     return row

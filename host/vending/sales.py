@@ -6,7 +6,7 @@ yet delivered (the credit token is already encrypted with the new key).
 """
 import json
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from host.vending import audit, schema
@@ -23,12 +23,23 @@ def month_start_utc(station, conn, local_now):
     return station.to_utc(start, conn)
 
 
+_S = schema.sales
+_MONTH_SO_FAR = (select(func.coalesce(func.sum(_S.c.units_tenths), 0), func.coalesce(func.sum(_S.c.service_cents), 0),
+                        func.coalesce(func.sum(_S.c.free_tenths), 0))
+                 .where(_S.c.meter_id == bindparam("meter_id"), _S.c.sold_at >= bindparam("since")))
+_PENDING_KEY_CHANGES = (select(schema.key_changes.c.id)
+                        .where(schema.key_changes.c.meter_id == bindparam("meter_id"),
+                               schema.key_changes.c.delivered_sale_id.is_(None))
+                        .order_by(schema.key_changes.c.id))
+_CUSTOMER_NAME = select(schema.customers.c.account, schema.customers.c.name).where(
+    schema.customers.c.id == bindparam("customer_id"))
+_INSERT_SALE = insert(schema.sales)
+_RECOVER_DEBT = (update(schema.customers).where(schema.customers.c.id == bindparam("customer_id"))
+                 .values(debt_cents=schema.customers.c.debt_cents - bindparam("recovered")))
+
+
 def _month_so_far(conn, meter_id, since):
-    s = schema.sales
-    row = conn.execute(select(func.coalesce(func.sum(s.c.units_tenths), 0),
-                              func.coalesce(func.sum(s.c.service_cents), 0),
-                              func.coalesce(func.sum(s.c.free_tenths), 0))
-                       .where(s.c.meter_id == meter_id, s.c.sold_at >= since)).first()
+    row = conn.execute(_MONTH_SO_FAR, {"meter_id": meter_id, "since": since}).first()
     return int(row[0]), int(row[1]), int(row[2])
 
 
@@ -62,8 +73,7 @@ def sell(station, operator, pan, amount_cents, channel, reference=None):
                 return dict(receipt(station, conn, sale_id), duplicate=True)
     try:
         with station.begin() as conn:
-            sale_id = _sell(station, conn, operator, pan, amount_cents, channel, reference)
-            return receipt(station, conn, sale_id)
+            return _sell(station, conn, operator, pan, amount_cents, channel, reference)
     except IntegrityError:
         if reference is not None:     # a concurrent retry with the same reference won
             with station.engine.connect() as conn:
@@ -102,43 +112,46 @@ def _sell(station, conn, operator, pan, amount_cents, channel, reference):
                             % (fmt_cents(amount_cents), meter["pan"], exc))
         raise token_error(meter, exc)
 
-    pending = conn.execute(select(schema.key_changes.c.id).where(
-        schema.key_changes.c.meter_id == meter["id"], schema.key_changes.c.delivered_sale_id.is_(None))
-        .order_by(schema.key_changes.c.id)).scalars().all()
-    tariff_name = conn.execute(select(schema.tariffs.c.name).where(schema.tariffs.c.id == meter["tariff_id"])).scalar()
+    pending = conn.execute(_PENDING_KEY_CHANGES, {"meter_id": meter["id"]}).scalars().all()
     detail = {"blocks": computed["blocks"], "rounding_micro": computed["rounding_micro"],
-              "debt_after_cents": computed["debt_after_cents"], "tariff": tariff_name,
+              "debt_after_cents": computed["debt_after_cents"], "tariff": version["tariff_name"],
               "vat_bp": version["vat_bp"], "key_changes": pending, "local_time": local_now.isoformat(" ", "minutes")}
-    sale_id = conn.execute(insert(schema.sales).values(
-        meter_id=meter["id"], customer_id=customer["id"], operator_id=operator["id"],
-        tariff_version_id=version["id"], channel=channel, reference=reference, sold_at=now,
-        amount_cents=amount_cents, debt_cents=computed["debt_cents"], service_cents=computed["service_cents"],
-        vat_cents=computed["vat_cents"], energy_cents=computed["energy_cents"],
-        units_tenths=computed["units_tenths"], credit_value=credit.value, free_tenths=free_due,
-        detail=json.dumps(detail, sort_keys=True))).inserted_primary_key[0]
-    token_rows = [store_token(conn, meter, operator["id"], "credit", credit, now, sale_id=sale_id)]
+    sale = dict(meter_id=meter["id"], customer_id=customer["id"], operator_id=operator["id"],
+                tariff_version_id=version["id"], channel=channel, reference=reference, sold_at=now,
+                amount_cents=amount_cents, debt_cents=computed["debt_cents"], service_cents=computed["service_cents"],
+                vat_cents=computed["vat_cents"], energy_cents=computed["energy_cents"],
+                units_tenths=computed["units_tenths"], credit_value=credit.value, free_tenths=free_due,
+                detail=json.dumps(detail, sort_keys=True))
+    sale["id"] = conn.execute(_INSERT_SALE, sale).inserted_primary_key[0]
+    token_rows = [store_token(conn, meter, operator["id"], "credit", credit, now, sale_id=sale["id"])]
     if free is not None:
-        token_rows.append(store_token(conn, meter, operator["id"], "free_basic", free, now, sale_id=sale_id))
+        token_rows.append(store_token(conn, meter, operator["id"], "free_basic", free, now, sale_id=sale["id"]))
+    meter["service_paid_through"] = paid_through
     save_last_tid(conn, meter)
-    if paid_through != meter["service_paid_through"]:
-        conn.execute(update(schema.meters).where(schema.meters.c.id == meter["id"])
-                     .values(service_paid_through=paid_through))
     if computed["debt_cents"]:
-        conn.execute(update(schema.customers).where(schema.customers.c.id == customer["id"])
-                     .values(debt_cents=schema.customers.c.debt_cents - computed["debt_cents"]))
+        conn.execute(_RECOVER_DEBT, {"customer_id": customer["id"], "recovered": computed["debt_cents"]})
+    kc_tokens = []
     if pending:
         conn.execute(update(schema.key_changes).where(schema.key_changes.c.id.in_(pending))
-                     .values(delivered_sale_id=sale_id))
-    sale_row = conn.execute(select(schema.sales).where(schema.sales.c.id == sale_id)).mappings().first()
-    audit.append(conn, now, operator["name"], "sale", sale_id, {
+                     .values(delivered_sale_id=sale["id"]))
+        kc_tokens = _key_change_tokens(conn, pending)
+    audit.append(conn, now, operator["name"], "sale", sale["id"], {
         "meter": meter["pan"], "amount_cents": amount_cents, "channel": channel,
-        "tids": [t["tid"] for t in token_rows], "digest": audit.sale_digest(sale_row, token_rows)})
-    return sale_id
+        "tids": [t["tid"] for t in token_rows], "digest": audit.sale_digest(sale, token_rows)})
+    names = dict(pan=meter["pan"], utility=meter["utility"], credit_mode=meter["credit_mode"],
+                 account=customer["account"], customer_name=customer["name"], operator_name=operator["name"])
+    return _assemble(dict(sale, **names), detail, kc_tokens + token_rows)
+
+
+def _key_change_tokens(conn, key_change_ids):
+    t = schema.tokens
+    return [dict(tok) for tok in conn.execute(
+        select(t.c.kind, t.c.digits, t.c.tid, t.c.value).where(t.c.key_change_id.in_(key_change_ids))
+        .order_by(t.c.id)).mappings()]
 
 
 def receipt(station, conn, sale_id):
     """Everything a receipt shows, from the ledger (the same for a sale and its reprint)."""
-    from tokens.sts import format_digits
     s, m, c, o, t = schema.sales, schema.meters, schema.customers, schema.operators, schema.tokens
     row = conn.execute(select(s, m.c.pan, m.c.utility, m.c.credit_mode, c.c.account, c.c.name.label("customer_name"),
                               o.c.name.label("operator_name"))
@@ -147,15 +160,17 @@ def receipt(station, conn, sale_id):
     if row is None:
         raise VendError("no receipt %s" % sale_id)
     detail = json.loads(row["detail"])
-    tokens = []
-    if detail.get("key_changes"):
-        for tok in conn.execute(select(t).where(t.c.key_change_id.in_(detail["key_changes"]))
-                                .order_by(t.c.id)).mappings():
-            tokens.append({"kind": "key_change", "digits": tok["digits"], "tid": None, "value": None})
+    tokens = _key_change_tokens(conn, detail["key_changes"]) if detail.get("key_changes") else []
     for tok in conn.execute(select(t).where(t.c.sale_id == sale_id).order_by(t.c.id)).mappings():
         tokens.append({"kind": tok["kind"], "digits": tok["digits"], "tid": tok["tid"], "value": tok["value"]})
-    for tok in tokens:
-        tok["formatted"] = format_digits(tok["digits"])
+    return _assemble(row, detail, tokens)
+
+
+def _assemble(row, detail, tokens):
+    """The receipt dict from a sale row (with names joined in), its detail and its tokens."""
+    from tokens.sts import format_digits
+    tokens = [{"kind": tok["kind"], "digits": tok["digits"], "tid": tok["tid"], "value": tok["value"],
+               "formatted": format_digits(tok["digits"])} for tok in tokens]
     currency = row["credit_mode"] == "currency"
     return {
         "receipt": row["id"],
