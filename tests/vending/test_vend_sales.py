@@ -225,3 +225,38 @@ def test_audit_verify_detects_edit_and_delete(world):
     with world.engine.connect() as conn:
         problems, _ = audit.verify(conn)
     assert any("entry 3 was altered" in p for p in problems)
+
+
+def test_daily_service_charge_and_local_time_tids(db_url):
+    from tokens.tid import tid_at
+    from vendworld import World
+    w = World(db_url, timezone="Africa/Nairobi")          # UTC+3: 09:30 UTC is 12:30 local
+    now = w.clock()
+    with w.station.begin() as conn:
+        records.add_tariff(conn, now, "daily", {"blocks": [(None, 250000)], "vat_bp": 0,
+                                                "service_cents": 100, "service_period": "day"})
+        conn.execute(update(schema.meters).values(tariff_id=records.find_tariff(conn, "daily")["id"]))
+    first = sales.sell(w.station, w.ops["alice"], w.pans[0], 1000, "cash")
+    assert first["tid"] == tid_at(2014, 2026, 5, 4, 12, 30) and first["local_time"] == "2026-05-04 12:30"
+    assert first["deductions"]["service_cents"] == 100                  # today
+    w.clock.advance(days=3)
+    later = sales.sell(w.station, w.ops["alice"], w.pans[0], 1000, "cash")
+    assert later["deductions"]["service_cents"] == 300                  # three more days
+    w.engine.dispose()
+
+
+def test_meter_moves_to_another_customer_with_history(world):
+    p = world.pans[0]
+    sales.sell(world.station, world.ops["alice"], p, 1000, "cash")
+    with world.station.begin() as conn:
+        records.add_customer(conn, world.clock(), "B-002", "New Tenant")
+    world.clock.advance(days=1)
+    with world.station.begin() as conn:
+        records.move_meter(conn, world.clock(), p, "B-002")
+    sale = sales.sell(world.station, world.ops["alice"], p, 1000, "cash")
+    assert sale["customer"]["account"] == "B-002"
+    with world.engine.connect() as conn:
+        history = records.meter_history(conn, world.meter(p)["id"])
+        first_sale = sales.receipt(world.station, conn, 1)
+    assert [h["account"] for h in history] == ["A-001", "B-002"] and history[0]["to_at"] is not None
+    assert first_sale["customer"]["account"] == "A-001"          # the ledger keeps who bought then
