@@ -105,10 +105,11 @@ def _date(text, what="date"):
 def _table(rows, columns):
     if not rows:
         return "(none)\n"
-    widths = [max(len(c), *(len(str(r.get(c, "")) if r.get(c) is not None else 1) for r in rows)) for c in columns]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
-    for r in rows:
-        out.append("  ".join(("-" if r.get(c) is None else str(r.get(c))).ljust(w) for c, w in zip(columns, widths)))
+    cells = [["-" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    for row in cells:
+        out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
     return "\n".join(out) + "\n"
 
 
