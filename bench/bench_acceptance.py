@@ -34,7 +34,7 @@ from tokens import build  # noqa: E402
 
 KEY = b"\x87\xf3\xec\xbb\x2e\x46\xb4\x8f"
 T0 = 848736000                # 2026-11-23 08:00 (seconds since 2000)
-TID0 = 6933120                # the same minute on the 2014 base
+TID0 = 6781440                # the same minute on the 2014 base
 GUESSES = 100000
 
 

@@ -3,9 +3,8 @@
 A meter is registered and its simulated twin configured (the same firmware as the
 ESP32's, on the MicroPython Unix port); a token is made for it and typed in; a day of
 household load on a TOU tariff deducts credit; the low-credit alarm shows; the supply
-cuts at zero; a second token restores it. Tokens come from ``prepay token`` (the STS
-codec); the vending station (``prepay vend``) takes over once its guide is in
-``docs/vending.md``.
+cuts at zero; a second token restores it. The tokens are sold by the vending station
+(``prepay vend``) on its embedded default, a SQLite file in the demo's directory.
 """
 import json
 import os
@@ -14,11 +13,13 @@ import sys
 import tempfile
 
 from host.sim_cmd import Sim, run_command
-from host.sim_script import iso, meter_seconds, parse_line
+from host.sim_script import meter_seconds, parse_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "boards", "sim", "examples", "electricity-currency-tou.json")
-KEY = "87f3ecbb2e46b48f"      # the public STS test key of the compliance vectors
+# The public STS test vending key of the compliance vectors; the sim's decoder key is
+# derived from it (DKGA04, SGC 201457, TI 01, KRN 1, KT 2, base date 2014).
+VENDING_KEY = "abababababababab949494949494949401234567"
 HOUSEHOLD = "00:00=200W 06:00=600W 07:00=1kW 09:00=300W 17:00=800W 18:00=1.8kW " \
             "20:00=1kW 22:00=400W 23:00=250W"
 
@@ -38,10 +39,54 @@ def face(status):
     print("   +------------------+")
 
 
-def prepay(*args):
-    out = subprocess.run([sys.executable, "-m", "host.cli"] + list(args), cwd=ROOT,
-                         capture_output=True, text=True, check=True)
+def prepay(*args, env=None):
+    out = subprocess.run([sys.executable, "-m", "host.cli"] + list(args), cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit("demo: prepay %s failed: %s" % (" ".join(args), out.stderr.strip()))
     return out.stdout.strip()
+
+
+class Vending:
+    """The utility's vending station on a SQLite file in the demo's directory."""
+
+    def __init__(self, folder):
+        self.env = dict(os.environ, PREPAY_DB=os.path.join(folder, "vending.db"),
+                        PREPAY_KEYSTORE_PASSPHRASE="demo passphrase",
+                        PREPAY_OPERATOR="admin", PREPAY_OPERATOR_PASSWORD="demo-admin",
+                        PREPAY_NEW_OPERATOR_PASSWORD="demo-admin")
+        self.folder = folder
+
+    def run(self, *args, show=True):
+        if show:
+            print("   $ prepay " + " ".join(args))
+        return prepay(*args, env=self.env)
+
+    def register(self, pan):
+        self.run("vend", "init", "--timezone", "UTC")
+        self.run("vend", "operator", "add", "admin", "--role", "admin")
+        key_file = os.path.join(self.folder, "vk.hex")
+        with open(key_file, "w") as f:
+            f.write(VENDING_KEY)
+        self.run("vend", "key", "add", "--sgc", "201457", "--krn", "1", "--dkga", "04",
+                 "--key-file", key_file)
+        os.remove(key_file)
+        self.run("vend", "tariff", "add", "kes", "--flat", "1", "--vat", "16")
+        self.run("vend", "customer", "add", "--account", "A-001", "--name", "Jane Doe")
+        self.run("vend", "meter", "add", "--pan", pan, "--customer", "A-001", "--sgc", "201457",
+                 "--ti", "1", "--krn", "1", "--kt", "2", "--algorithm", "sta", "--base-date",
+                 "2014", "--utility", "electricity", "--credit-mode", "currency",
+                 "--tariff", "kes")
+
+    def sell(self, pan, amount):
+        sale = json.loads(self.run("vend", "sell", "--meter", pan, "--amount", amount,
+                                   "--channel", "cash", "--json"))
+        token = sale["tokens"][0]
+        print("   receipt %d: KES %s tendered, VAT %s, credit %s, TID %d" % (
+            sale["receipt"], amount, "%.2f" % (sale["deductions"]["vat_cents"] / 100),
+            "%.5f" % (sale["credit_e5"] / 1e5), sale["tid"]))
+        print("   token   %s" % token["formatted"])
+        return token["digits"]
 
 
 def do(sim, line):
@@ -56,14 +101,6 @@ def show(sim, line=None):
     return status
 
 
-def vend(amount, when):
-    line = prepay("token", "credit", "--key", KEY, "--algorithm", "sta", "--base-date", "2014",
-                  "--currency", amount, "--issued", when)
-    print("   $ prepay token credit --key %s --currency %s --issued %s" % (KEY, amount, when))
-    print("   " + line)
-    return line.split("  ")[0]
-
-
 def main():
     state = tempfile.mkdtemp(prefix="prepay-demo-")
     say("1. A meter is registered: PAN 600727 00000000001 + check digit, STS key revision 1,"
@@ -72,10 +109,18 @@ def main():
     with open(EXAMPLE) as f:
         cfg = json.load(f)
     cfg["supply"].pop("friendly", None)       # the demo's meter cuts on a weekday evening
+    pan = cfg["identity"]["pan"]
+    print("   identity %s, board %s, state in %s" % (pan, cfg["board"]["name"], state))
+    vending = Vending(state)
+    vending.register(pan)
+    print("   The technician provisions the meter with its decoder key (never printed):")
+    print("   $ prepay key derive --dkga 04 --pan %s --sgc 201457 --ti 01 --krn 1 --kt 2"
+          " --base-date 2014   (vending key from PREPAY_VENDING_KEY)" % pan)
+    cfg["sts"]["key"] = prepay("key", "derive", "--dkga", "04", "--pan", pan, "--sgc", "201457",
+                               "--ti", "01", "--krn", "1", "--kt", "2", "--base-date", "2014",
+                               env=dict(os.environ, PREPAY_VENDING_KEY=VENDING_KEY))
     with open(os.path.join(state, "meter.json"), "w") as f:
         json.dump(cfg, f, indent=1)
-    print("   identity %s, board %s, state in %s" % (cfg["identity"]["pan"],
-                                                      cfg["board"]["name"], state))
 
     say("2. Its simulated twin is switched on (the ESP32 firmware on the MicroPython Unix"
         " port, 200 KB heap): no credit yet, the relay is open")
@@ -85,7 +130,7 @@ def main():
     show(sim)
 
     say("3. The customer buys KES 500 at the vending point")
-    token = vend("500.00", "2026-11-23T07:58")
+    token = vending.sell(pan, "500.00")
 
     say("4. ...and types it on the meter's keypad")
     do(sim, "token " + token)
@@ -114,8 +159,7 @@ def main():
     show(sim)
 
     say("8. A second token restores the supply")
-    when = iso(sim.world.rtc_s)[:16]
-    token = vend("300.00", when)
+    token = vending.sell(pan, "300.00")
     do(sim, "token " + token)
     show(sim)
     do(sim, "advance 10s")
@@ -127,6 +171,8 @@ def main():
     print("Peak heap %d bytes in -X heapsize=200K. Try it yourself:\n"
           "  .venv/bin/prepay sim --state %s        (type digits, # to enter, q to quit)"
           % (sim.heap_peak, state))
+    print("The sales are in %s: PREPAY_DB=%s prepay vend report daily"
+          % (state, os.path.join(state, "vending.db")))
     return 0
 
 

@@ -22,7 +22,7 @@ MICROPYTHON_HEAPSIZE = "1M"  # the simulated flash images are test fixtures
 KEY = b"\x87\xf3\xec\xbb\x2e\x46\xb4\x8f"
 NEW_KEY = b"\x01\x23\x45\x67\x89\xab\xcd\xef"
 T0 = 848736000                # 2026-11-23 08:00, seconds since 2000
-TID = 6933120                 # 2026-11-23 08:00 on the 2014 base
+TID = 6781440                 # 2026-11-23 08:00 on the 2014 base
 MICRO = 1000000
 
 

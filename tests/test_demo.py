@@ -1,0 +1,24 @@
+"""`make demo`, the README's main command, tells the whole story and the books balance."""
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_demo_story_runs_through_vending_and_the_simulated_meter():
+    proc = subprocess.run([sys.executable, "-m", "host.demo"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("$ prepay vend sell") == 2
+    assert out.count("| Accept           |") == 2
+    assert "| Credit low       |" in out
+    assert "supply OFF" in out.split("== 7.")[1].split("== 8.")[0]
+    assert "supply ON" in out.split("== 8.")[1]
+    books = re.search(r"bought KES ([\d.]+) = left ([-\d.]+) \+ energy ([\d.]+) "
+                      r"\+ standing ([\d.]+)", out)
+    bought, left, energy, standing = (int(x.replace(".", "")) for x in books.groups())  # cents
+    assert bought == left + energy + standing and bought > 0
+    assert "87f3ecbb" not in out and "abababab" not in out      # no key is ever printed
