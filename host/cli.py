@@ -16,6 +16,7 @@ COMMANDS = [
     ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
     ("vend", "host.vend_cmd", "vending station: customers, meters, keys, sales, receipts, reports"),
     ("sim", "host.sim_cmd", "the simulated meter: the firmware on the MicroPython Unix port"),
+    ("provision", "host.provision_cmd", "build the firmware bundle a meter is flashed with"),
 ]
 
 

@@ -187,8 +187,10 @@ def test_unknown_board_and_bad_config_are_refused(tmp_path):
         bundle.build_bundle("esp32", str(bad), str(tmp_path))
 
 
-def test_command_line_prints_the_report(tmp_path, capsys):
-    assert bundle.main(["--board", "esp32", "--out", str(tmp_path), "--json"]) == 0
+def test_prepay_provision_bundle_prints_the_report(tmp_path, capsys):
+    from host.cli import main
+    assert main(["provision", "bundle", "--board", "esp32", "--out", str(tmp_path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["board"] == "esp32" and report["total_bytes"] > 0
-    assert bundle.main(["--board", "nope", "--out", str(tmp_path)]) == 2
+    assert main(["provision", "bundle", "--board", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown board" in capsys.readouterr().err

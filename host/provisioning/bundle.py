@@ -29,9 +29,8 @@ Optimisation level: with the current sources -O0, -O1 and -O2 give byte-identica
 price of tracebacks without lines in the field's event log. The default is -O0 so the
 device runs exactly what the tests run; ``opt_level`` changes it.
 
-Usage: ``python -m host.provisioning.bundle --board esp32 --config METER.json --out build/``
+Usage: ``prepay provision bundle --board esp32 --config METER.json --out build/``
 """
-import argparse
 import json
 import os
 import re
@@ -223,28 +222,6 @@ def summary(report):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m host.provisioning.bundle",
-        description="Compile the firmware for one board into a deployable bundle.")
-    parser.add_argument("--board", required=True, help="board directory under boards/, e.g. esp32")
-    parser.add_argument("--config", help="the meter configuration (JSON) to put in the bundle")
-    parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--opt", type=int, default=DEFAULT_OPT_LEVEL, choices=(0, 1, 2, 3),
-                        help="mpy-cross optimisation level (default %(default)s)")
-    parser.add_argument("--arch", help="mpy-cross -march for native code (default: the "
-                        "board's, %s)" % ", ".join("%s=%s" % kv for kv in sorted(BOARD_ARCH.items())))
-    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
-    args = parser.parse_args(argv)
-    try:
-        report = build_bundle(args.board, args.config, args.out, opt_level=args.opt,
-                              arch=args.arch)
-    except BundleError as exc:
-        print("error: %s" % exc, file=sys.stderr)
-        return 2
-    print(json.dumps(report, indent=2) if args.json else summary(report))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":        # the same as `prepay provision bundle ...`
+    from host.cli import main
+    sys.exit(main(["provision", "bundle"] + sys.argv[1:]))
