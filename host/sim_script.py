@@ -24,6 +24,10 @@ number and the reason; nothing runs before the whole script has been checked.
 import os
 import re
 
+from tokens import civil
+
+METER_EPOCH_DAY = civil.days_from_civil(2000, 1, 1)   # meter time counts from 2000
+
 DURATION_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
 FLOW_ML_H = {"l/h": 1000, "l/min": 60000, "m3/h": 1000000, "ml/h": 1}
 KEYS = "0123456789*#ABCDE"
@@ -49,11 +53,8 @@ class Command:
 
 
 def days_from_civil(year, month, day):
-    y = year - (1 if month <= 2 else 0)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 730425
+    """Days since 2000-01-01, the meter's day count."""
+    return civil.days_from_civil(year, month, day) - METER_EPOCH_DAY
 
 
 def meter_seconds(text):
@@ -63,25 +64,14 @@ def meter_seconds(text):
         raise ValueError("time must look like 2026-11-23T08:00, not %r" % text)
     y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
     s = int(m.group(6) or 0)
-    if not (2000 <= y <= 2099 and 1 <= mo <= 12 and 1 <= d <= 31 and h < 24 and mi < 60
-            and s < 60):
+    if not (2000 <= y <= 2099 and civil.valid_date(y, mo, d, h, mi) and s < 60):
         raise ValueError("no such time: %s" % text)
-    if d > (31, 29 if y % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)[mo - 1]:
-        raise ValueError("no such date: %s" % text)
     return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
 
 
 def iso(seconds):
     days, rest = divmod(seconds, 86400)
-    z = days + 730425
-    era = z // 146097
-    doe = z - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    d = doy - (153 * mp + 2) // 5 + 1
-    mo = mp + 3 if mp < 10 else mp - 9
-    y = yoe + era * 400 + (1 if mo <= 2 else 0)
+    y, mo, d = civil.civil_from_days(days + METER_EPOCH_DAY)
     return "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, rest // 3600, rest // 60 % 60, rest % 60)
 
 
