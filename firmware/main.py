@@ -1,6 +1,6 @@
 """Firmware entry point (wiring only): read meter.json, build the board it names, start
 the application's tasks. Runs unchanged on the ESP32 and on the simulated board."""
-import app_config
+import sys
 
 CONFIG = "meter.json"
 
@@ -8,6 +8,7 @@ CONFIG = "meter.json"
 def main():
     import asyncio
     import app
+    import app_config
     import app_tasks
     raw = app_config.load(CONFIG)
     app.load_cipher(raw)            # code first, data after: less heap fragmentation
@@ -15,7 +16,8 @@ def main():
     name = board_cfg.get("name", "esp32")
     board = __import__("boards." + name + ".board", None, None, ("build_board",)).build_board(board_cfg)
     meter_app = app.App(board, raw)
-    del raw
+    del raw, app_config
+    sys.modules.pop("app_config", None)     # checked once at boot: about 2 KB back
     asyncio.run(app_tasks.run(meter_app))
 
 

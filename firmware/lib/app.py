@@ -5,7 +5,6 @@ them under asyncio); none of them sleeps, so the steps are testable without a lo
 Time is the board's clock: ``board.rtc.now_s()``, seconds since 2000-01-01 local.
 The decoder key lives in the acceptance record only; nothing here prints it.
 """
-import app_config
 from app_ui import Ui
 from meter.acceptance import TokenAcceptor
 from meter.core import Meter
@@ -48,6 +47,7 @@ def iso_time(t):
 
 class App:
     def __init__(self, board, raw_cfg):
+        import app_config           # boot only; main.py drops it after
         core, sts, identity, display_cfg, _ = app_config.split(raw_cfg)
         self.board = board
         self.identity = identity

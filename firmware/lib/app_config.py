@@ -17,7 +17,7 @@ refuses unknown keys) plus four sections the core does not know:
 names the field. The decoder key stays inside ``sts``: ``public(sts)`` is the copy
 fit for any output.
 """
-from meter.config import ConfigError
+from meter.errors import ConfigError
 from tokens.errors import TokenError
 from tokens.pan import validate_pan
 

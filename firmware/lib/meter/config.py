@@ -6,6 +6,7 @@
 Unknown keys are refused too, so a misspelt field never silently falls back to a
 default. Units are in the key names (see firmware/README.md).
 """
+from meter.errors import ConfigError  # noqa: F401 - re-exported; see meter/errors.py
 
 UTILITIES = ("electricity", "water", "gas", "heat", "time")
 VALVE_UTILITIES = ("water", "gas", "heat")
@@ -14,10 +15,6 @@ MAX_SWITCHES = 12
 DAY_MIN = 1440
 DEMAND_PERIODS_S = (60, 300, 600, 900, 1800, 3600)
 UNIT_PRICE = 1000000   # unit mode: one unit of credit per unit consumed (1:1)
-
-
-class ConfigError(ValueError):
-    """A configuration value a technician must fix; the message names the field."""
 
 
 def _fail(path, msg):
