@@ -39,13 +39,13 @@ class SimError(UserError):
 
 # ------------------------------------------------------------------ the bundle
 def _newest_source():
-    newest = 0.0
+    newest = 0
     for top in SOURCES:
         for folder, dirs, files in os.walk(os.path.join(REPO, top)):
             dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
             for name in files:
                 if name.endswith(".py"):
-                    newest = max(newest, os.path.getmtime(os.path.join(folder, name)))
+                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
     return newest
 
 
@@ -57,7 +57,7 @@ def firmware_bundle():
     newest = _newest_source()
     try:
         with open(stamp) as f:
-            if float(f.read()) >= newest and os.path.isdir(root):
+            if int(f.read()) >= newest and os.path.isdir(root):
                 return root
     except (OSError, ValueError):
         pass

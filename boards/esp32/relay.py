@@ -40,10 +40,7 @@ class LatchingRelay:
         return self._state
 
     def voltage_ok(self):
-        if self._voltage_mv is None:
-            return True
-        mv = self._voltage_mv()
-        return mv is not None and mv >= self._min_mv
+        return S.voltage_ok(self._voltage_mv, self._min_mv)
 
     def _switch(self, coil, target):
         if self._state == S.MOVING:

@@ -16,3 +16,12 @@ UNKNOWN = "unknown"
 OK = "ok"
 BUSY = "busy"
 LOW_VOLTAGE = "low_voltage"
+
+
+def voltage_ok(read_mv, min_mv):
+    """May a switch move now? True without a voltage reading (the board cannot tell),
+    else only when the reading is at least ``min_mv``."""
+    if read_mv is None:
+        return True
+    mv = read_mv()
+    return mv is not None and mv >= min_mv

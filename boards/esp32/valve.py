@@ -47,10 +47,7 @@ class MotorValve:
         return self._state
 
     def voltage_ok(self):
-        if self._voltage_mv is None:
-            return True
-        mv = self._voltage_mv()
-        return mv is not None and mv >= self._min_voltage_mv
+        return S.voltage_ok(self._voltage_mv, self._min_voltage_mv)
 
     def _position(self):
         for target, pin in self._switches.items():
