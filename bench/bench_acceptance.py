@@ -100,7 +100,7 @@ def main():
     years = waited / (365.25 * 86400)
     print("brute force: %d random entries (%.0f s to run)" % (GUESSES, time.perf_counter() - start))
     print("  results: %s" % ", ".join("%s %d" % kv for kv in sorted(results.items())))
-    print("  passed the CRC: %d (expected about %.1f)   accepted credit: %d us of credit"
+    print("  passed the CRC: %d (expected about %.1f)   credit gained: %d credit micro"
           % (passed_crc, GUESSES * 0.74 / 65536, balance))
     print("  lockout imposed: %.0f s = %.1f years, i.e. %.0f s per guess"
           % (waited, years, waited / GUESSES))
