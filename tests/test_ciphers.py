@@ -50,20 +50,20 @@ class _Lcg:
         return bytes([(self.next64() >> 11) & 255 for _ in range(length)])
 
 
-def _sta_bitwise(block, key):
-    """STA encryption exactly as sts.md 7.2 words it, one bit at a time."""
+def _sta_bitwise(block, key, s1=sta.S1, s2=sta.S2, perm=sta.P):
+    """STA encryption exactly as sts.md 7.2 words it, one bit at a time (any tables)."""
     ones = (1 << 64) - 1
     k = int.from_bytes(key, "big") ^ ones
     k = ((k >> 12) | (k << 52)) & ones
     for _ in range(16):
         sub = 0
         for i in range(16):
-            box = sta.S2 if (k >> (4 * i + 3)) & 1 else sta.S1
+            box = s2 if (k >> (4 * i + 3)) & 1 else s1
             sub |= box[(block >> (4 * i)) & 15] << (4 * i)
         block = 0
         for i in range(64):
             if (sub >> i) & 1:
-                block |= 1 << sta.P[i]
+                block |= 1 << perm[i]
         k = ((k << 1) | (k >> 63)) & ones
     return block
 
@@ -197,3 +197,36 @@ def test_block_out_of_range_is_a_value_error():
     for module, key in ((sta, bytes(8)), (misty1, bytes(16))):
         raises(ValueError, module.encrypt, 1 << 64, key)
         raises(ValueError, module.decrypt, -1, key)
+
+
+def _numbers(text):
+    return bytes(int(n) for n in text.split())
+
+
+def test_sample_table_vector_lsb_first():
+    """The published *sample* tables (not real STS) with LSB-first bit numbering give the
+    CNSIM/NectarAPI example token; the MSB-first reading (PAA) gives another (sts.md 7.5)."""
+    from tokens.digits import insert_class, render_digits
+    v = VECTORS["sample_table_example_not_real_sts"]
+    s1 = _numbers("12 10 8 4 3 15 0 2 14 1 5 13 6 9 7 11")
+    s2 = _numbers("6 9 7 4 3 10 12 14 2 13 1 15 0 11 8 5")
+    perm = _numbers("29 27 34 9 16 62 55 2 40 49 38 25 33 61 30 23 1 41 21 57 42 15 5 58 19 53 "
+                    "22 17 48 28 24 39 3 60 36 14 11 52 54 12 31 51 10 26 0 45 37 43 44 6 59 4 "
+                    "7 35 56 50 13 18 32 47 46 63 20 8")
+    lsb = v["lsb_first_convention"]
+    encrypted = _sta_bitwise(_block(v["plaintext_block"]), _key(v["decoder_key"]), s1, s2, perm)
+    assert encrypted == _block(lsb["encrypted_block"])
+    assert insert_class(encrypted, 0) == _block(lsb["token66_hex"])
+    assert render_digits(insert_class(encrypted, 0)) == lsb["token20"]
+    assert lsb["token20"] != v["paadevelopments_output"]["token20"]
+
+
+def test_non_standard_vendor_key_derivation():
+    """A reverse-engineered vendor scheme (not DKGA): key = STA(NOT(PAN xor CB), VK)."""
+    v = VECTORS["non_standard_vendor_key_derivation"]
+    control = _block("2999152012FF0001")
+    for entry in v["vectors"]:
+        pan = _block("00727" + entry["meter"])
+        x = (pan ^ control) ^ ((1 << 64) - 1)
+        assert sta.encrypt(x, _key("B8123456C7D9EFAB")) == _block(entry["key"].lower())
+
