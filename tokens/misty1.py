@@ -234,24 +234,26 @@ def _check_block(block):
         raise ValueError("a block is a 64-bit unsigned integer")
 
 
-def encrypt_portable(block, key):
-    """``encrypt`` through the 16-bit word path the meter runs."""
+def _crypt_block(block, key, decrypting):
+    """A 64-bit int through the 16-bit word path; decryption enters with D1 and D0 swapped."""
     _check_block(block)
-    ks = key_schedule(key)
     hi = block >> 32
     lo = block & 0xFFFFFFFF
-    a, b, c, d = _crypt_words(hi >> 16, hi & 0xFFFF, lo >> 16, lo & 0xFFFF, ks, False)
+    a, b, c, d = hi >> 16, hi & 0xFFFF, lo >> 16, lo & 0xFFFF
+    if decrypting:
+        a, b, c, d = c, d, a, b
+    a, b, c, d = _crypt_words(a, b, c, d, key_schedule(key), decrypting)
     return (((a << 16) | b) << 32) | (c << 16) | d
+
+
+def encrypt_portable(block, key):
+    """``encrypt`` through the 16-bit word path the meter runs."""
+    return _crypt_block(block, key, False)
 
 
 def decrypt_portable(block, key):
     """``decrypt`` through the 16-bit word path the meter runs."""
-    _check_block(block)
-    ks = key_schedule(key)
-    hi = block >> 32
-    lo = block & 0xFFFFFFFF
-    a, b, c, d = _crypt_words(lo >> 16, lo & 0xFFFF, hi >> 16, hi & 0xFFFF, ks, True)
-    return (((a << 16) | b) << 32) | (c << 16) | d
+    return _crypt_block(block, key, True)
 
 
 encrypt = encrypt_portable
