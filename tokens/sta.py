@@ -11,8 +11,10 @@ Portable path (the meter's): the state lives in three chunks of at most 30 bits,
 ESP32 it stays in small ints. Each nibble sits in a 5-bit slot whose top bit receives
 the round's key bit (one OR per chunk per round), so the slot value directly indexes a
 table that applies the chosen S-box (or inverse) and then the permutation, giving the
-three output chunks. The tables are three ``array('I')`` of 512 entries (6 KB); the
-per-key data is 96 small ints.
+three output chunks. The decryption table (3 x 512 words, 6 KB) is a bytes literal in
+``tokens/sta_table.py``, which the viper core reads in place: on a meter it stays in
+flash. The plain core indexes an ``array('I')`` built on first use. The per-key data is
+96 small ints.
 
 CPython fast path (vending host): the same idea with byte-sized slots (two nibbles and
 their two key bits, 10 bits) and tables of 64-bit ints, 8 look-ups per round. Built
@@ -20,6 +22,8 @@ lazily; only used when ``sys.implementation.name == "cpython"``.
 """
 import sys
 from array import array
+
+from tokens.sta_table import DECRYPT as DECRYPT_TABLE  # read in place by the viper core
 
 # Tables of docs/sts.md section 7.1 (real STA tables).
 S1 = bytes((14, 10, 7, 9, 12, 3, 2, 5, 13, 0, 15, 1, 4, 8, 6, 11))
@@ -93,8 +97,17 @@ def _slot_tables(sub0, sub1, perm):
     return table
 
 
-_DEC_TABLE = _slot_tables(INV_S1, INV_S2, INV_P)
-_enc_table = None  # built on first use: the meter never encrypts
+_plain_tables = {}  # the plain core's word tables, built on first use
+
+
+def _plain_table(direction):
+    """``array('I')`` tables for the plain core; the meter (viper) never builds them."""
+    table = _plain_tables.get(direction)
+    if table is None:
+        table = _slot_tables(S1, S2, P) if direction == "enc" else _slot_tables(INV_S1, INV_S2, INV_P)
+        _plain_tables[direction] = table
+    return table
+
 # Nibble maps for the way in (16 entries) and the way out (32, indexed by key slot | v).
 # Decryption enters through S1 with key bit 0, so its first table pass (inv(S1), then the
 # inverse permutation) is the bare inverse permutation; it leaves through inv(S1)/inv(S2).
@@ -291,15 +304,15 @@ def portable_schedule(key):
 
 def encrypt_portable(block, key, core=None):
     """``encrypt`` through the meter's chunked path (``core``: plain or viper, for tests)."""
-    global _enc_table
-    if _enc_table is None:
-        _enc_table = _slot_tables(S1, S2, P)
-    return _crypt(block, portable_schedule(key)[0], _enc_table, _ENC_NIBBLES, core or _core)
+    return _crypt(block, portable_schedule(key)[0], _plain_table("enc"), _ENC_NIBBLES,
+                  core or _core)
 
 
 def decrypt_portable(block, key, core=None):
     """``decrypt`` through the meter's chunked path (``core``: plain or viper, for tests)."""
-    return _crypt(block, portable_schedule(key)[1], _DEC_TABLE, _DEC_NIBBLES, core or _core)
+    core = core or _core
+    table = DECRYPT_TABLE if core is _core_native else _plain_table("dec")
+    return _crypt(block, portable_schedule(key)[1], table, _DEC_NIBBLES, core)
 
 
 if _IS_CPYTHON:
