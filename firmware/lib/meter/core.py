@@ -35,6 +35,13 @@ def validate_config(raw):
             delattr(package, "config")
 
 
+def _ring_size_asked(raw):
+    """The event ring's capacity as the unchecked configuration asks (validation then
+    settles it; 200 when it makes no sense)."""
+    v = raw.get("event_capacity", 200) if isinstance(raw, dict) else 200
+    return v if isinstance(v, int) and 0 < v <= 1000 else 200
+
+
 def new_registers(day):
     return {
         "imp": 0, "imp_rem": 0,          # total import, milli-units + micro remainder
@@ -57,6 +64,9 @@ class Meter:
         self.saves = 0
         self.dirty = False
         self.day_closed = False
+        # The event ring is the largest block the meter keeps: take it before validation
+        # litters the heap, which may then have no hole that size left.
+        self.events = EventLog(_ring_size_asked(cfg))
         cfg = validate_config(cfg)
         stored = store.load("config")
         if stored is not None and stored.get("revision", 0) >= cfg["revision"]:
@@ -65,7 +75,8 @@ class Meter:
         else:
             provisioned = True
         self.cfg = cfg
-        self.events = EventLog(cfg["event_capacity"])
+        if self.events.capacity != cfg["event_capacity"]:     # the stored config differs
+            self.events = EventLog(cfg["event_capacity"])
         self.events.load(store)
         hist = store.load("history") or {"daily": [], "monthly": []}
         self.daily = hist["daily"]
