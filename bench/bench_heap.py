@@ -16,8 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 
-from bench_sim import CONFIG, script  # noqa: E402
-from bench_sim import HOURLY_W  # noqa: E402
+from bench_sim import CONFIG, HOURLY_W, script  # noqa: E402
 from host.sim_cmd import Sim, SimError, run_script  # noqa: E402
 from host.sim_script import parse  # noqa: E402
 

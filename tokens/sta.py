@@ -104,8 +104,8 @@ def _plain_table(direction):
     """``array('I')`` tables for the plain core; the meter (viper) never builds them."""
     table = _plain_tables.get(direction)
     if table is None:
-        table = _slot_tables(S1, S2, P) if direction == "enc" else _slot_tables(INV_S1, INV_S2, INV_P)
-        _plain_tables[direction] = table
+        boxes = (S1, S2, P) if direction == "enc" else (INV_S1, INV_S2, INV_P)
+        table = _plain_tables[direction] = _slot_tables(*boxes)
     return table
 
 # Nibble maps for the way in (16 entries) and the way out (32, indexed by key slot | v).
