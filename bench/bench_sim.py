@@ -35,7 +35,7 @@ def script(days, profile_path):
                       "load profile " + profile_path, "advance %dd" % days, "status"])
 
 
-def run(days, heap_stats):
+def run(days, heap_stats, heap="200K"):
     state = tempfile.mkdtemp(prefix="bench-sim-")
     profile = os.path.join(state, "household.csv")
     with open(profile, "w") as f:
@@ -45,7 +45,8 @@ def run(days, heap_stats):
     with open(os.path.join(state, "meter.json"), "w") as f:
         json.dump(cfg, f)
     commands = parse(script(days, profile), state)
-    sim = Sim(state, heap_mode="step" if heap_stats else "off", out=open(os.devnull, "w"))
+    sim = Sim(state, heap=heap, heap_mode="step" if heap_stats else "off",
+              out=open(os.devnull, "w"))
     t0 = time.perf_counter()
     run_script(sim, commands, open(os.devnull, "w"))
     wall = time.perf_counter() - t0
