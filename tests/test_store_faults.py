@@ -18,8 +18,8 @@ The run is split into boot segments (a reboot every SEGMENT_STEPS steps): a
 cut point N replays its segment from the image at the segment's start, which
 is byte-for-byte the run a meter would make, at a fraction of the cost.
 """
-from boards.sim.blockdev import RamFlash
-from dualrt import IS_MICROPYTHON
+from boards.sim.blockdev import FileFlash, RamFlash
+from dualrt import IS_MICROPYTHON, tmp_dir
 from json import loads
 
 from meter.store import Store, encode_record
@@ -366,6 +366,19 @@ def sweep(n_steps, first_cut=0):
         run_writes += writes
         start, end = end, start
     return checked, run_writes
+
+
+def test_a_program_ands_bits_into_the_flash_as_nor_does():
+    """Programming only clears bits (0x3C then 0xF0 leaves 0x30); an erase sets 0xFF."""
+    for flash in (RamFlash(256, 4), FileFlash(tmp_dir("nor_semantics") + "/f.img", 256, 4)):
+        flash.writeblocks(1, bytes([0x3C] * 256))
+        flash.writeblocks(1, bytes([0xF0, 0xFF, 0x00]), 10)
+        got = bytearray(16)
+        flash.readblocks(1, got)
+        assert list(got[8:14]) == [0x3C, 0x3C, 0x30, 0x3C, 0x00, 0x3C]
+        flash.ioctl(6, 1)
+        flash.readblocks(1, got)
+        assert bytes(got) == b"\xff" * 16
 
 
 def test_cut_after_every_block_write_keeps_records_whole_and_ledger_balanced():

@@ -21,10 +21,37 @@ mid-operation. Take what survived with ``image()`` and mount a fresh device on
 it (``RamFlash(image=...)``, or ``FileFlash`` on the same path again).
 """
 
+import sys
+
 EIO = 5
 IOCTL_BLOCK_COUNT = 4
 IOCTL_BLOCK_SIZE = 5
 IOCTL_BLOCK_ERASE = 6
+
+
+def _and_into_plain(dst, src, n):
+    """dst[i] &= src[i] for i < n: a NOR program."""
+    for i in range(n):
+        dst[i] &= src[i]
+
+
+_and_into = _and_into_plain
+if sys.implementation.name == "micropython":
+    try:
+        import micropython
+
+        @micropython.viper
+        def _and_into_viper(dst: ptr8, src: ptr8, n: int):
+            """``_and_into_plain`` as machine code: the byte loop was a fifth of the
+            time of a simulated year (every program of every save goes through it)."""
+            i = 0
+            while i < n:
+                dst[i] = dst[i] & src[i]
+                i += 1
+
+        _and_into = _and_into_viper
+    except (ImportError, SyntaxError, NameError):  # a port without the native emitter
+        pass
 
 
 class _NorFlash:
@@ -132,9 +159,7 @@ class RamFlash(_NorFlash):
         buf[:] = memoryview(self.mem)[address:address + len(buf)]
 
     def _program(self, address, buf, n):
-        mem = self.mem
-        for i in range(n):
-            mem[address + i] &= buf[i]
+        _and_into(memoryview(self.mem)[address:address + n], buf, n)
 
     def _erase(self, address, n):
         mem = self.mem
@@ -182,8 +207,7 @@ class FileFlash(_NorFlash):
         old = memoryview(self._scratch)[:n]
         self._file.seek(address)
         self._file.readinto(old)
-        for i in range(n):
-            old[i] &= buf[i]
+        _and_into(old, buf, n)
         self._file.seek(address)
         self._file.write(old)
         if self.sync:
