@@ -19,7 +19,7 @@ cut point N replays its segment from the image at the segment's start, which
 is byte-for-byte the run a meter would make, at a fraction of the cost.
 """
 from boards.sim.blockdev import FileFlash, RamFlash
-from dualrt import IS_MICROPYTHON, tmp_dir
+from dualrt import IS_MICROPYTHON, raises, tmp_dir
 from json import loads
 
 from meter.store import Store, encode_record
@@ -370,7 +370,9 @@ def sweep(n_steps, first_cut=0):
 
 def test_a_program_ands_bits_into_the_flash_as_nor_does():
     """Programming only clears bits (0x3C then 0xF0 leaves 0x30); an erase sets 0xFF."""
-    for flash in (RamFlash(256, 4), FileFlash(tmp_dir("nor_semantics") + "/f.img", 256, 4)):
+    given = bytearray(b"\xff" * 1024)  # memory handed to the device, as the sim's mapped image
+    for flash in (RamFlash(256, 4), RamFlash(256, 4, memory=given),
+                  FileFlash(tmp_dir("nor_semantics") + "/f.img", 256, 4)):
         flash.writeblocks(1, bytes([0x3C] * 256))
         flash.writeblocks(1, bytes([0xF0, 0xFF, 0x00]), 10)
         got = bytearray(16)
@@ -379,6 +381,9 @@ def test_a_program_ands_bits_into_the_flash_as_nor_does():
         flash.ioctl(6, 1)
         flash.readblocks(1, got)
         assert bytes(got) == b"\xff" * 16
+        flash.writeblocks(2, b"\x00", 3)
+    assert given[512:516] == b"\xff\xff\xff\x00"  # the device wrote into the memory given
+    raises(ValueError, RamFlash, 256, 4, None, bytearray(1000))
 
 
 def test_cut_after_every_block_write_keeps_records_whole_and_ledger_balanced():

@@ -3,8 +3,9 @@
 Two block devices speak MicroPython's extended block protocol
 (``readblocks(block, buf, offset)``, ``writeblocks(block, buf, offset)``,
 ``ioctl(op, arg)``) so ``vfs.VfsLfs2`` can mount them: ``RamFlash`` keeps the
-flash in a bytearray, ``FileFlash`` in an image file that outlives the process
-(the simulator's state directory).
+flash in memory (a bytearray, or memory it is given: the simulator hands it its
+state's image file mapped outside the heap), ``FileFlash`` in an image file it
+reads and writes (when nothing maps the file).
 
 Flash semantics are NOR: a program ANDs bits into the stored bytes, an erase
 sets a whole block to 0xFF. Every program and erase counts as one block write
@@ -35,7 +36,13 @@ def _and_into_plain(dst, src, n):
         dst[i] &= src[i]
 
 
+def _erase_plain(dst, n):
+    """dst[i] = 0xFF for i < n: a NOR erase."""
+    dst[:n] = b"\xff" * n
+
+
 _and_into = _and_into_plain
+_erase_into = _erase_plain
 if sys.implementation.name == "micropython":
     try:
         import micropython
@@ -49,7 +56,16 @@ if sys.implementation.name == "micropython":
                 dst[i] = dst[i] & src[i]
                 i += 1
 
+        @micropython.viper
+        def _erase_viper(dst: ptr8, n: int):
+            """``_erase_plain`` without a 4 KiB buffer of 0xFF on the heap."""
+            i = 0
+            while i < n:
+                dst[i] = 0xFF
+                i += 1
+
         _and_into = _and_into_viper
+        _erase_into = _erase_viper
     except (ImportError, SyntaxError, NameError):  # a port without the native emitter
         pass
 
@@ -132,20 +148,24 @@ class _NorFlash:
 
 
 class RamFlash(_NorFlash):
-    """NOR flash in RAM; ``image`` (bytes) starts it from a saved image."""
+    """NOR flash in memory: ``image`` (bytes) starts it from a saved image,
+    ``memory`` (a writable buffer of the device's size) is where it lives, as is:
+    the simulator passes its state's image file, memory-mapped by the host process."""
 
-    def __init__(self, block_size=4096, block_count=16, image=None):
+    def __init__(self, block_size=4096, block_count=16, image=None, memory=None):
         _NorFlash.__init__(self, block_size, block_count)
         size = block_size * block_count
-        if image is None:
-            self.mem = bytearray(size)  # then erased block by block: one big allocation
-            erased = b"\xff" * block_size
-            for start in range(0, size, block_size):
-                self.mem[start:start + block_size] = erased
-        else:
-            if len(image) != size:
-                raise ValueError("image is %d bytes, device is %d" % (len(image), size))
+        for given in (image, memory):
+            if given is not None and len(given) != size:
+                raise ValueError("image is %d bytes, device is %d" % (len(given), size))
+        if memory is not None:
+            self.mem = memory
+        elif image is not None:
             self.mem = bytearray(image)
+        else:
+            self.mem = bytearray(size)
+            _erase_into(self.mem, size)
+        self._view = memoryview(self.mem)
 
     def image(self):
         """A copy of the flash contents as they are now."""
@@ -156,15 +176,13 @@ class RamFlash(_NorFlash):
         self.mem[:] = image
 
     def _read(self, address, buf):
-        buf[:] = memoryview(self.mem)[address:address + len(buf)]
+        buf[:] = self._view[address:address + len(buf)]
 
     def _program(self, address, buf, n):
-        _and_into(memoryview(self.mem)[address:address + n], buf, n)
+        _and_into(self._view[address:address + n], buf, n)
 
     def _erase(self, address, n):
-        mem = self.mem
-        for i in range(address, address + n):
-            mem[i] = 0xFF
+        _erase_into(self._view[address:address + n], n)
 
 
 class FileFlash(_NorFlash):

@@ -1,15 +1,16 @@
 """The simulated board: the interface of boards/README.md on the MicroPython Unix port.
 
-``build_board(board_config)`` mounts the meter's filesystem (a LittleFS image on
-``FileFlash`` in the state directory, cut after N block writes when asked) and returns
-a ``SimBoard``: relay or valve, metering chip or pulse input fed by the script's load,
-keypad and button fed by the script, display and buzzer recorded, tamper switches,
-battery, virtual RTC, a stub IR port and a watchdog that never bites.
+``build_board(board_config)`` mounts the meter's filesystem (a LittleFS image file in
+the state directory, memory-mapped or read and written, cut after N block writes when
+asked) and returns a ``SimBoard``: relay or valve, metering chip or pulse input fed by
+the script's load, keypad and button fed by the script, display and buzzer recorded,
+tamper switches, battery, virtual RTC, a stub IR port and a watchdog that never bites.
 
 Run parameters come from the environment (set by ``prepay sim``), not the meter
 configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
 ``PREPAY_SIM_RTC_VALID`` (0/1), ``PREPAY_SIM_IMAGE`` (flash image path, default
-``flash.img``), ``PREPAY_SIM_CUT`` (cut power after N block writes),
+``flash.img``), ``PREPAY_SIM_FLASH`` (``address:size`` of that image when the host
+has memory-mapped it), ``PREPAY_SIM_CUT`` (cut power after N block writes),
 ``PREPAY_SIM_SWITCH`` (where the latching relay / valve was left: on/off),
 ``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``).
 
@@ -251,10 +252,22 @@ class Watchdog:
         self.feeds += 1
 
 
+def flash_blocks(board_config):
+    """Blocks of the board's flash (the host maps the image file by this size)."""
+    return board_config.get("flash_blocks", 128)
+
+
 def mount_flash(image, blocks, cut_after):
     """Mount the state's LittleFS image at /flash (formatting a new one)."""
     import vfs
-    flash = _lean_flash(image, blocks)
+    mapped = os.getenv("PREPAY_SIM_FLASH")
+    if mapped:  # "address:size" of the image file, mapped by host/sim_power.py
+        import uctypes
+        from boards.sim.blockdev import RamFlash
+        address, size = mapped.split(":")
+        flash = RamFlash(BLOCK_SIZE, blocks, memory=uctypes.bytearray_at(int(address), int(size)))
+    else:
+        flash = _lean_flash(image, blocks)
     try:
         fs = vfs.VfsLfs2(flash)
     except OSError:
@@ -340,7 +353,7 @@ class SimBoard:
         self.watchdog = Watchdog()
         cut = os.getenv("PREPAY_SIM_CUT")
         self.flash = mount_flash(os.getenv("PREPAY_SIM_IMAGE") or "flash.img",
-                                 cfg.get("flash_blocks", 128),
+                                 flash_blocks(cfg),
                                  int(cut) if cut else None)
         self.data_dir = MOUNT + "/data"
         self.heap_mode = os.getenv("PREPAY_SIM_HEAP") or "step"
