@@ -176,6 +176,27 @@ def test_low_credit_alarm_by_days_remaining_from_last_7_days():
     assert creditmod.days_remaining(-5, 100) == 0
 
 
+def test_the_meter_tells_when_credit_will_reach_its_next_level():
+    """The app samples by then, so an alarm or the disconnect is not overshot."""
+    cfg = electricity(credit={"alarms": {"low1": {"percent": 30},
+                                         "low2": {"micro": 2 * UNIT}}})
+    m, _ = new_meter(cfg, START, credit_micro=10 * UNIT)
+    assert sorted(creditmod.levels_micro(m.credit, m.cfg["credit"])) == [0, 2 * UNIT, 3 * UNIT]
+    # 1800 W at 0.20/kWh spends 100 micro/s (101 counted: never late); 7 units to 30 %
+    assert m.ms_to_credit_level(1800) == (7 * UNIT // 101 + 1) * 1000
+    assert m.ms_to_credit_level(0) is None
+    t, samples = START, 0
+    while m.credit_state == "normal":       # sampling when told, as the app does
+        step = m.ms_to_credit_level(1800) // 1000
+        run_power(m, t, t + step, 1800, step=step)
+        t += step
+        samples += 1
+    assert m.credit_state == "low1" and samples <= 5, samples
+    assert 3 * UNIT - 100 <= m.balance_micro() <= 3 * UNIT   # within one second's spend
+    m.clear_credit(t)
+    assert m.ms_to_credit_level(1800) is None        # nothing left above any level
+
+
 def test_clear_credit_token():
     m, _ = new_meter(electricity(), START, credit_micro=10 * UNIT)
     assert m.clear_credit(START, 0) == "not_this_meter"      # unit register; we are currency

@@ -99,32 +99,10 @@ class App:
         limit = m.cfg["supply"]["load_limit"]["limit_w"]
         if reason in ("overload", "unbalance") or (limit and power > limit):
             return min(interval, FAST_SAMPLE_MS)
-        if power <= 0 or state not in ("on", "limited"):
+        if state not in ("on", "limited"):
             return interval
-        bal = m.balance_micro()
-        cost_per_s = power * max(m.cfg["tariff"]["active"]["prices"]) // 3600000 + 1
-        level = None
-        for x in self._levels():
-            if x < bal and (level is None or x > level):
-                level = x
-        if level is not None:
-            ms = ((bal - level) // cost_per_s + 1) * 1000
-            if ms < interval:
-                interval = ms
-        return interval
-
-    def _levels(self):
-        c = self.meter.cfg["credit"]
-        out = [c["disconnect_micro"]]
-        last = self.meter.credit["last_purchase"]
-        for name in ("low1", "low2"):
-            level = c["alarms"][name]
-            if level is not None:
-                if level["micro"] is not None:
-                    out.append(level["micro"])
-                if level["percent"] is not None and last > 0:
-                    out.append(last * level["percent"] // 100)
-        return out
+        ms = m.ms_to_credit_level(power)
+        return interval if ms is None else min(interval, ms)
 
     def apply(self, decision):
         """Remember the core's supply decision and start moving the relay or valve."""

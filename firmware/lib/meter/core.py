@@ -349,6 +349,17 @@ class Meter:
         """(supply state, reason)."""
         return self.sup["state"], self.sup["reason"]
 
+    def ms_to_credit_level(self, power_w):
+        """Milliseconds until the balance, spent at power_w and the highest active price,
+        reaches the next level below it where the credit state changes; None when no
+        level is ahead or nothing is being spent."""
+        bal = self.balance_micro()
+        ahead = [x for x in credit.levels_micro(self.credit, self.cfg["credit"]) if x < bal]
+        if power_w <= 0 or not ahead:
+            return None
+        cost_per_s = power_w * max(self.cfg["tariff"]["active"]["prices"]) // 3600000 + 1
+        return ((bal - max(ahead)) // cost_per_s + 1) * 1000
+
     def days_remaining(self):
         return credit.days_remaining(self.credit["bal"], self.spent7)
 

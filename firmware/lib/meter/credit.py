@@ -129,6 +129,20 @@ def _below(level, s, spent7):
     return False
 
 
+def levels_micro(s, cfg):
+    """The balances at which credit_state changes (the disconnect level, the low-credit
+    alarms' amounts and shares of the last purchase): worth sampling at."""
+    out = [cfg["disconnect_micro"]]
+    for name in ("low1", "low2"):
+        level = cfg["alarms"][name]
+        if level is not None:
+            if level["micro"] is not None:
+                out.append(level["micro"])
+            if level["percent"] is not None and s["last_purchase"] > 0:
+                out.append(s["last_purchase"] * level["percent"] // 100)
+    return out
+
+
 def credit_state(s, cfg, spent7):
     """normal / low1 / low2 / exhausted / emergency / disconnected (see README)."""
     limit = cfg["disconnect_micro"]
