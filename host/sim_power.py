@@ -50,7 +50,7 @@ def configured_flash_blocks():
             blocks = flash_blocks(json.load(f).get("board") or {})
     except (OSError, ValueError, AttributeError):
         return None
-    return blocks if isinstance(blocks, int) and blocks > 0 else None
+    return blocks if type(blocks) is int and blocks > 0 else None
 
 
 def main(argv):

@@ -30,9 +30,11 @@ def currency_token(amount_e5, n=0, when=(2026, 11, 23, 8, 0)):
     return build.currency_token(KEY, "sta", "electricity", tid(n, when), amount_e5).digits
 
 
-def sim(state, script, config=None, cut=None, expect_rc=0, heap=None):
+def sim(state, script, config=None, cut=None, expect_rc=0, heap=None, files=False):
     """Run a script; returns (status lines as dicts, other stdout lines, stderr)."""
     args = [sys.executable, "-m", "host.cli", "sim", "--state", str(state), "--script", "-"]
+    if files:
+        args.append("--files")
     if heap:
         args += ["--heap", heap]
     if config:
@@ -140,6 +142,19 @@ def test_lockout_survives_a_power_cut(tmp_path):
     assert st[0]["lockout_s"] == 10 and st[0]["indicators"]["lockout"] is True
     assert 0 < st[1]["lockout_s"] <= 8
     assert st[2]["last_token"]["result"] == "Token lockout"
+
+
+def test_the_flash_image_is_one_format_mapped_or_read_as_a_file(tmp_path):
+    """prepay sim maps the state's flash.img into the firmware's memory; what it leaves is
+    the LittleFS image that the file-backed flash (--files) boots from, and back."""
+    first, _, _ = sim(tmp_path, "at 2026-11-23T08:00\ntoken %s\nstatus\n" % unit_token(100),
+                      "electricity-unit")
+    assert os.path.getsize(tmp_path / "flash.img") == 128 * 4096
+    from_file, _, _ = sim(tmp_path, "status\ntoken %s\nstatus\n" % unit_token(20, n=1),
+                          heap="400K", files=True)
+    assert from_file[0]["credit"] == first[0]["credit"] == "10.000"
+    mapped_again, _, _ = sim(tmp_path, "status\n")
+    assert mapped_again[0]["credit"] == from_file[1]["credit"] == "12.000"
 
 
 def test_script_errors_name_the_line(tmp_path):
