@@ -270,6 +270,13 @@ class Sim:
             self.meter = None
         self.world.save()
 
+    def power_fail(self):
+        """The power-fail signal, then the cut: the meter saves in its hold-up time."""
+        if self.meter is not None:
+            self.send("powerfail")
+        if not self.cut:
+            self.power_cut()
+
     @property
     def on(self):
         return self.meter is not None
@@ -352,6 +359,9 @@ def run_command(sim, cmd, out):
     if name == "power_cut":
         sim.power_cut()
         return True
+    if name == "power_fail":
+        sim.power_fail()
+        return not sim.cut
     if name == "power_on":
         if sim.on:
             raise ScriptError(cmd.line_no, "the meter is already on")
@@ -409,7 +419,7 @@ def run_command(sim, cmd, out):
 def run_script(sim, commands, out):
     """Run a checked script; returns the line number where the flash cut power, or None."""
     first = 0
-    while first < len(commands) and commands[first].name in ("at", "power_cut"):
+    while first < len(commands) and commands[first].name in ("at", "power_cut", "power_fail"):
         if commands[first].name == "at":
             sim.world.rtc_s = commands[first].args[0]    # set before switching on
         first += 1

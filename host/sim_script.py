@@ -14,6 +14,8 @@
     tamper cover|magnet|tilt on|off
     battery 15%
     power cut | power on           the firmware process ends abruptly / restarts
+    power fail                     the power-fail signal first (the meter saves in its
+                                   hold-up time), then the process ends
     status                         one JSON line: the meter's status
     expect FIELD VALUE             stop unless the status field has this value
                                    (dotted paths such as last_token.result)
@@ -262,9 +264,9 @@ def parse_line(line_no, line, base_dir):
             raise ValueError("battery level is 0%%..100%%, not %r" % args[0])
         return Command(line_no, "battery", int(m.group(1)))
     if name == "power":
-        need(1, "power cut | power on")
-        if args[0] not in ("cut", "on"):
-            raise ValueError("power cut or power on, not power %s" % args[0])
+        need(1, "power cut | power fail | power on")
+        if args[0] not in ("cut", "fail", "on"):
+            raise ValueError("power cut, power fail or power on, not power %s" % args[0])
         return Command(line_no, "power_" + args[0])
     if name == "status":
         need(0, "status")

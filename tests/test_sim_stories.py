@@ -144,6 +144,20 @@ def test_lockout_survives_a_power_cut(tmp_path):
     assert st[2]["last_token"]["result"] == "Token lockout"
 
 
+def test_the_power_fail_signal_saves_what_a_sudden_cut_loses(tmp_path):
+    """With the power-fail signal the meter reads its metering chip and saves in the
+    hold-up time: nothing measured is lost. A cut without it loses what was measured
+    since the last sample (at most the 15-minute metering bound)."""
+    script = ("at 2026-11-23T08:00\ntoken %s\nload 3kW\nadvance 7m\npower %s\n"
+              "power on\nstatus\n")
+    kept, _, _ = sim(tmp_path / "fail", script % (unit_token(100), "fail"), "electricity-unit")
+    assert kept[0]["import_milli"] == 350 and kept[0]["credit"] == "9.650"   # 3 kW x 7 min
+    books_hold(kept[0], MICRO)
+    lost, _, _ = sim(tmp_path / "cut", script % (unit_token(100), "cut"), "electricity-unit")
+    assert lost[0]["import_milli"] == 0 and lost[0]["credit"] == "10.000"
+    books_hold(lost[0], MICRO)
+
+
 def test_the_flash_image_is_one_format_mapped_or_read_as_a_file(tmp_path):
     """prepay sim maps the state's flash.img into the firmware's memory; what it leaves is
     the LittleFS image that the file-backed flash (--files) boots from, and back."""

@@ -4,7 +4,8 @@
 the state directory, memory-mapped or read and written, cut after N block writes when
 asked) and returns a ``SimBoard``: relay or valve, metering chip or pulse input fed by
 the script's load, keypad and button fed by the script, display and buzzer recorded,
-tamper switches, battery, virtual RTC, a stub IR port and a watchdog that never bites.
+tamper switches, battery, the power-fail signal, virtual RTC, a stub IR port and a
+watchdog that never bites.
 
 Run parameters come from the environment (set by ``prepay sim``), not the meter
 configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
@@ -179,12 +180,22 @@ class Tamper:
 
 
 class PowerFail:
+    """The power-fail comparator: ``signal()`` is the mains going away (``power fail``
+    in a script); the process is killed once the hold-up time is over."""
+
     def __init__(self):
         self.handler = None
         self.event = False
+        self.down = False
+
+    def signal(self):
+        self.down = True
+        self.event = True
+        if self.handler is not None:
+            self.handler()
 
     def failing(self):
-        return False
+        return self.down
 
     def take_event(self):
         e = self.event

@@ -3,7 +3,8 @@ command on stdout as ``@@`` + JSON, and the driver that moves virtual time.
 
 Commands (already checked by the launcher, which speaks the script language):
 ``advance MS``, ``at SECONDS``, ``load MW`` (mW, or mL/h for flow), ``keys KEYS``,
-``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``status``, ``quit``.
+``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``powerfail`` (the power-fail
+signal; the launcher kills the process after it), ``status``, ``quit``.
 
 Every reply carries the virtual time (``ms``), where the relay/valve is (``switch``)
 and the flash's block writes, so the launcher can keep the physical world (RTC,
@@ -132,6 +133,9 @@ class Driver:
             await self.nudge()
         elif cmd == "battery":
             b.battery.pct = int(words[1])
+            await self.nudge()
+        elif cmd == "powerfail":
+            b.power_fail.signal()
             await self.nudge()
         elif cmd == "status":
             await self.nudge()

@@ -72,21 +72,24 @@ class App:
 
     # ------------------------------------------------------------ energy's journey
     def sample(self, now):
-        """Read the metering chip or the pulse counter into the core; returns the ms
+        """Read the metering into the core and act on its decision; returns the ms
         until the next reading is due."""
+        self.apply(self.read_metering(now))
+        return self.next_sample_ms()
+
+    def read_metering(self, now):
+        """What the metering chip or the pulse counter measured since the last reading,
+        into the core; returns the core's supply decision."""
         b = self.board
         m = self.meter
         if b.metering is not None:
             b.metering.poll()
             power = b.metering.power_mw
-            decision = m.sample(now, b.metering.take_energy_mwh(), 0,
-                                None if power is None else power // 1000)
-        elif b.pulse_input is not None:
-            decision = m.pulses(now, b.pulse_input.take_count())
-        else:
-            decision = m.tick(now)
-        self.apply(decision)
-        return self.next_sample_ms()
+            return m.sample(now, b.metering.take_energy_mwh(), 0,
+                            None if power is None else power // 1000)
+        if b.pulse_input is not None:
+            return m.pulses(now, b.pulse_input.take_count())
+        return m.tick(now)
 
     def next_sample_ms(self):
         """The board's interval, shortened so that the core sees the moment credit
@@ -140,7 +143,8 @@ class App:
             self.battery_low = low
             self.apply(m.battery(now, low))
         if b.power_fail.take_event():
-            m.power_fail(now)
+            self.read_metering(now)     # measured since the last sample: into the save
+            m.power_fail(now)           # (the relay stays put: the supply is going)
 
     def refresh(self, now):
         """The display, LEDs and buzzer from the UI model."""
