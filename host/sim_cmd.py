@@ -12,6 +12,7 @@ the meter keeps everything else in its LittleFS image (``DIR/flash.img``).
 Without ``--script`` it is interactive: a terminal face of the meter (display lines and
 indicators), keys typed go to the keypad, ``:`` takes a script command.
 """
+import argparse
 import json
 import os
 import select
@@ -23,6 +24,7 @@ import tempfile
 import time
 
 from host.errors import UserError
+from host import sim_script
 from host.sim_script import ScriptError, iso, meter_seconds, parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -500,8 +502,15 @@ def run(args):
     return 0
 
 
+def script_help():
+    """The script language, as sim_script's docstring gives it, for --help."""
+    doc = sim_script.__doc__
+    return "script commands:\n" + doc[doc.index("\n\n") + 2:doc.index("\n\n``parse")]
+
+
 def register(sub, name, help_text):
-    p = sub.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0])
+    p = sub.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
+                       epilog=script_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", metavar="METER.json",
                    help="the meter configuration (copied into the state directory)")
     p.add_argument("--state", required=True, metavar="DIR",

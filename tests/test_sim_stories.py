@@ -179,6 +179,13 @@ def test_script_errors_name_the_line(tmp_path):
     assert proc.returncode == 2 and "line 3" in proc.stderr and "furlongs" in proc.stderr
 
 
+def test_help_lists_the_script_commands():
+    out = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--help"], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    for command in ("advance 90m", "token 1234", "power fail", "expect FIELD VALUE"):
+        assert command in out
+
+
 def books_hold(s, price_micro_per_kwh=None):
     """The credit identity holds; at a flat price, energy and its charge agree too."""
     b = s["books"]
