@@ -82,7 +82,13 @@ class Esp32Board:
         self.power_fail = PowerFail(p["power_fail"])
         self.battery = Battery(p["battery_adc"], p["battery_divider"], p["battery_empty_mv"],
                                p["battery_full_mv"])
-        self.rtc = Clock()
+        if p["rtc"] == "ds3231":
+            from boards.esp32.ds3231 import Ds3231
+            self.rtc = Ds3231(i2c)
+        elif p["rtc"] == "internal":
+            self.rtc = Clock()
+        else:
+            raise ValueError("unknown rtc %r (internal or ds3231)" % (p["rtc"],))
         self.ir_port = IrPort(p["ir_uart_id"], p["ir_tx"], p["ir_rx"])
         self.watchdog = Watchdog()
 

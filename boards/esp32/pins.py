@@ -16,6 +16,7 @@ flash), 15 (alarm LED). Hardware timers: the ESP32 has four (0-3).
 COMMON = {
     "i2c_id": 0, "i2c_sda": 21, "i2c_scl": 22, "i2c_freq": 400000,
     "display_width": 128, "display_height": 32, "display_address": 0x3C,
+    "rtc": "internal",      # or "ds3231" on the same I2C bus (keeps time through cuts)
     "keypad_rows": (13, 14, 27, 26), "keypad_cols": (25, 23, 19, 18),
     "keypad_debounce_ms": 30,
     "ir_uart_id": 1, "ir_tx": 32, "ir_rx": 33,

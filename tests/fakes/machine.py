@@ -30,6 +30,7 @@ def fake_reset():
     _state["timers"] = []
     _state["uarts"] = {}
     _state["i2c"] = {}
+    _state["i2c_devices"] = {}  # bus id -> {addr: device}, for buses a driver makes
     _state["pwm"] = {}
     _state["adc_uv"] = {}
     _state["rtc"] = [(2000, 1, 1, 5, 0, 0, 0, 0), 0, b""]  # datetime, set at ms, memory
@@ -284,7 +285,8 @@ class I2C:
         self.id = id
         self.freq = freq
         self.fake_log = []
-        self.fake_devices = {}  # addr -> object with read(n) -> bytes
+        # addr -> object with read(n) / read_mem(reg, n) -> bytes, optional write_mem
+        self.fake_devices = _state["i2c_devices"].setdefault(id, {})
         _state["i2c"][id] = self
 
     def scan(self):
@@ -309,6 +311,11 @@ class I2C:
 
     def writeto_mem(self, addr, memaddr, buf, addrsize=8):
         self.fake_log.append((addr, bytes([memaddr]) + bytes(buf)))
+        device = self.fake_devices.get(addr)
+        if device is None:
+            raise OSError(19)
+        if hasattr(device, "write_mem"):
+            device.write_mem(memaddr, bytes(buf))
 
     def readfrom_mem(self, addr, memaddr, nbytes, addrsize=8):
         device = self.fake_devices.get(addr)
@@ -318,6 +325,11 @@ class I2C:
 
 
 # ---- ADC, PWM -----------------------------------------------------------------------
+
+def fake_i2c_device(bus_id, addr, device):
+    """Put a device on an I2C bus, also one the code under test has yet to create."""
+    _state["i2c_devices"].setdefault(bus_id, {})[addr] = device
+
 
 def fake_adc_uv(id, uv):
     _state["adc_uv"][id] = uv
