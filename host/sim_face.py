@@ -17,16 +17,24 @@ TICK_S = 0.25
 
 
 def draw(status, note):
-    d = status["display"]
-    ind = status["indicators"]
-    flags = " ".join(name.upper() for name in ("alarm", "tamper", "lockout") if ind[name])
+    """The face; ``status`` None is a meter without power (dark display)."""
+    if status is None:
+        d = (" " * 16, " " * 16)
+        state = " no power: ':power on' switches it on"
+        when = ""
+    else:
+        d = status["display"]
+        ind = status["indicators"]
+        flags = " ".join(name.upper() for name in ("alarm", "tamper", "lockout") if ind[name])
+        state = " supply %-7s %s" % (status["supply"].upper(), flags)
+        when = " %s  credit %s %s" % (status["time"], status["credit"], status["credit_unit"])
     lines = [
         "+------------------+",
         "| %s |" % d[0],
         "| %s |" % d[1],
         "+------------------+",
-        " supply %-7s %s" % (status["supply"].upper(), flags),
-        " %s  credit %s %s" % (status["time"], status["credit"], status["credit_unit"]),
+        state,
+        when,
         " keys 0-9 * # A-E, b button, : command, q quit",
         " " + note,
     ]
@@ -54,14 +62,17 @@ def interactive(args):
             last = now
             if ms > 0:
                 sim.advance(ms)
-            draw(sim.status(), note)
+            powered = sim.on and not sim.cut
+            draw(sim.status() if powered else None, note)
             ready, _, _ = select.select([sys.stdin], [], [], TICK_S)
             if not ready:
                 continue
             ch = os.read(fd, 1).decode(errors="replace")
             if ch == "q":
                 break
-            if ch in KEYS and ch != " ":
+            if ch in KEYS + "b" and not powered:
+                note = "no power: the keypad is dark"
+            elif ch in KEYS and ch != " ":
                 sim.send("keys " + ch)
             elif ch == "b":
                 sim.send("button 1")

@@ -179,6 +179,45 @@ def test_script_errors_name_the_line(tmp_path):
     assert proc.returncode == 2 and "line 3" in proc.stderr and "furlongs" in proc.stderr
 
 
+def test_the_interactive_face_takes_keys_and_goes_dark_without_power(tmp_path):
+    """A customer's view: keys typed in a terminal reach the keypad, the display shows
+    the result; after ':power cut' the face is dark and keys do nothing."""
+    import pty
+    import select
+    import time
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "host.cli", "sim", "--state", str(tmp_path),
+         "--config", os.path.join(EXAMPLES, "electricity-unit.json")],
+        stdin=terminal, stdout=terminal, stderr=terminal, cwd=ROOT, close_fds=True)
+    os.close(terminal)
+    seen = bytearray()
+
+    def type_and_wait(text, expected, timeout_s=30):
+        os.write(controller, text.encode())
+        end = time.monotonic() + timeout_s
+        while expected.encode() not in seen and time.monotonic() < end:
+            if select.select([controller], [], [], 0.2)[0]:
+                seen.extend(os.read(controller, 65536))
+        assert expected.encode() in seen, bytes(seen[-600:])
+        del seen[:]
+
+    try:
+        type_and_wait("", "keys 0-9")
+        now = time.localtime()[:5]          # a new meter's clock starts at the host's
+        token = build.credit_token(KEY, "sta", "electricity", tid_at(2014, *now), 100)
+        type_and_wait(token.digits + "#", "Accept")
+        type_and_wait(":power cut\n", "no power")
+        type_and_wait("5", "the keypad is dark")
+        type_and_wait(":power on\n", "Credit")
+        os.write(controller, b"q")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(controller)
+
+
 def test_help_lists_the_script_commands():
     out = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
