@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 
-from host.errors import UserError
 from host import sim_script
+from host.errors import UserError
 from host.sim_script import ScriptError, iso, meter_seconds, parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
