@@ -35,6 +35,9 @@ MARK = "@@"
 WORLD = "world.json"
 
 
+CONFIG_ERROR = "config error: "     # firmware/main.py's console line for a refused configuration
+
+
 class SimError(UserError):
     """The simulated meter stopped (a crash, a failed expectation)."""
 
@@ -182,6 +185,10 @@ class Meter:
             if not line:
                 err = self.proc.stderr.read()
                 self.proc.wait()
+                refused = [x for x in self.sim.recent if x.startswith(CONFIG_ERROR)]
+                if refused:
+                    raise UserError("the meter refuses its meter.json: "
+                                    + refused[-1][len(CONFIG_ERROR):])
                 raise SimError("the firmware stopped (exit %s):\n%s"
                                % (self.proc.returncode,
                                   ("\n".join(self.sim.recent) + "\n" + err).strip()[-3000:]))

@@ -218,6 +218,23 @@ def test_the_interactive_face_takes_keys_and_goes_dark_without_power(tmp_path):
         os.close(controller)
 
 
+def test_a_configuration_the_meter_cannot_run_is_refused_in_one_line(tmp_path):
+    """The firmware refuses it at boot (not a crash) and prepay sim says which field."""
+    with open(os.path.join(EXAMPLES, "electricity-unit.json")) as f:
+        good = json.load(f)
+    cases = ((("sts", "krn"), "x", "sts.krn: must be an integer 1..9, got 'x'"),
+             (("board", "variant"), "nuclear", "board.variant: one of"))
+    for (section, key), value, said in cases:
+        config = json.loads(json.dumps(good))
+        config[section][key] = value
+        state = tmp_path / key
+        state.mkdir()
+        (state / "meter.json").write_text(json.dumps(config))
+        _, _, err = sim(state, "status\n", expect_rc=2)
+        assert err.startswith("prepay sim: error: the meter refuses its meter.json: " + said)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
 def test_help_lists_the_script_commands():
     out = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout

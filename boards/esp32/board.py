@@ -44,7 +44,7 @@ class Esp32Board:
             self.metering = Cse7766(uart, p["voltage_scale"], p["current_scale"],
                                     p["power_scale"])
         elif p["metering"] is not None:
-            raise ValueError("unknown metering chip %r" % p["metering"])
+            raise ValueError("board.pins.metering: unknown metering chip %r" % p["metering"])
 
         self.pulse_input = None
         if p["pulse_input"] is not None:
@@ -65,7 +65,7 @@ class Esp32Board:
                 p["valve_open"], p["valve_close"], p["valve_timeout_ms"], p["supply_timer"],
                 opened_switch=p["valve_opened_switch"], closed_switch=p["valve_closed_switch"])
         else:
-            raise ValueError("unknown supply switch %r" % p["supply"])
+            raise ValueError("board.pins.supply: unknown supply switch %r" % p["supply"])
 
         i2c = I2C(p["i2c_id"], scl=Pin(p["i2c_scl"]), sda=Pin(p["i2c_sda"]), freq=p["i2c_freq"])
         self.display = TextDisplay(Ssd1306(i2c, p["display_width"], p["display_height"],
@@ -88,7 +88,7 @@ class Esp32Board:
         elif p["rtc"] == "internal":
             self.rtc = Clock()
         else:
-            raise ValueError("unknown rtc %r (internal or ds3231)" % (p["rtc"],))
+            raise ValueError("board.pins.rtc: internal or ds3231, not %r" % (p["rtc"],))
         self.ir_port = IrPort(p["ir_uart_id"], p["ir_tx"], p["ir_rx"])
         self.watchdog = Watchdog()
 
@@ -105,7 +105,8 @@ def build_board(board_config=None, ticks_ms=ticks.ticks_ms):
     board_config = board_config or {}
     name = board_config.get("name", "esp32")
     if name != "esp32":
-        raise ValueError("this is the esp32 board, the configuration asks for %r" % name)
+        raise ValueError("board.name: this is the esp32 board, the configuration asks for %r"
+                         % name)
     settings = pinmap.pin_map(board_config.get("variant", pinmap.DEFAULT_VARIANT),
                               board_config.get("pins"))
     return Esp32Board(settings, ticks_ms=ticks_ms)

@@ -61,13 +61,13 @@ def has_internal_pull(pin):
 def pin_map(variant=DEFAULT_VARIANT, overrides=None):
     """The settings of one variant with the configuration's overrides applied."""
     if variant not in VARIANTS:
-        raise ValueError("unknown esp32 board variant %r (known: %s)"
+        raise ValueError("board.variant: unknown esp32 board variant %r (known: %s)"
                          % (variant, ", ".join(sorted(VARIANTS))))
     settings = dict(COMMON)
     settings.update(VARIANTS[variant])
     if overrides:
         for key in overrides:
             if key not in settings:
-                raise ValueError("unknown esp32 pin setting %r" % key)
+                raise ValueError("board.pins.%s: unknown esp32 pin setting" % key)
         settings.update(overrides)
     return settings

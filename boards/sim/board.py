@@ -389,6 +389,6 @@ class SimBoard:
 def build_board(board_config=None):
     board_config = board_config or {}
     if board_config.get("name", "sim") != "sim":
-        raise ValueError("this is the sim board, the configuration asks for %r"
+        raise ValueError("board.name: this is the sim board, the configuration asks for %r"
                          % board_config.get("name"))
     return SimBoard(board_config)
