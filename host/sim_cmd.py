@@ -15,6 +15,7 @@ indicators), keys typed go to the keypad, ``:`` takes a script command.
 import argparse
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -183,18 +184,28 @@ class Meter:
         while True:
             line = self.proc.stdout.readline()
             if not line:
-                err = self.proc.stderr.read()
-                self.proc.wait()
-                refused = [x for x in self.sim.recent if x.startswith(CONFIG_ERROR)]
-                if refused:
-                    raise UserError("the meter refuses its meter.json: "
-                                    + refused[-1][len(CONFIG_ERROR):])
-                raise SimError("the firmware stopped (exit %s):\n%s"
-                               % (self.proc.returncode,
-                                  ("\n".join(self.sim.recent) + "\n" + err).strip()[-3000:]))
+                raise self.stopped()
             if line.startswith(MARK):
                 return json.loads(line[len(MARK):])
             self.sim.console(line.rstrip("\n"))
+
+    def stopped(self):
+        """The error for a firmware process that ended without replying: one line for a
+        refused configuration or a heap too small, the console and traceback for a crash."""
+        err = self.proc.stderr.read()
+        self.proc.wait()
+        refused = [x for x in self.sim.recent if x.startswith(CONFIG_ERROR)]
+        if refused:
+            return UserError("the meter refuses its meter.json: "
+                             + refused[-1][len(CONFIG_ERROR):])
+        lines = (self.sim.recent + err.strip().splitlines()) or [""]
+        if lines[-1].startswith("MemoryError"):
+            where = [x.strip() for x in lines if x.strip().startswith("File ")]
+            return UserError("the firmware ran out of memory in a %s heap (%s%s); give it "
+                             "more with --heap" % (self.sim.heap, lines[-1],
+                                                   ", " + where[-1] if where else ""))
+        return SimError("the firmware stopped (exit %s):\n%s" % (
+            self.proc.returncode, ("\n".join(self.sim.recent) + "\n" + err).strip()[-3000:]))
 
     def send(self, text):
         self.proc.stdin.write(text + "\n")
@@ -509,6 +520,13 @@ def run(args):
     return 0
 
 
+def heap_size(text):
+    """A -X heapsize value: bytes, or with K or M."""
+    if not re.fullmatch(r"[1-9][0-9]*[KM]?", text):
+        raise argparse.ArgumentTypeError("a heap size such as 200K or 1M, not %r" % text)
+    return text
+
+
 def script_help():
     """The script language, as sim_script's docstring gives it, for --help."""
     doc = sim_script.__doc__
@@ -526,7 +544,8 @@ def register(sub, name, help_text):
                    "of the interactive face")
     p.add_argument("--cut-after-writes", type=int, metavar="N",
                    help="cut the power after the N-th block write to the flash")
-    p.add_argument("--heap", default=DEFAULT_HEAP, help="MicroPython heap (default 200K)")
+    p.add_argument("--heap", default=DEFAULT_HEAP, type=heap_size,
+                   help="MicroPython heap (default 200K)")
     p.add_argument("--no-heap-stats", action="store_true",
                    help="skip the per-step heap measurement (faster)")
     p.add_argument("--files", action="store_true",

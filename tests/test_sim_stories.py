@@ -235,6 +235,14 @@ def test_a_configuration_the_meter_cannot_run_is_refused_in_one_line(tmp_path):
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_a_heap_too_small_is_said_in_one_line(tmp_path):
+    _, _, err = sim(tmp_path / "small", "status\n", "electricity-unit", heap="60K", expect_rc=2)
+    assert err.startswith("prepay sim: error: the firmware ran out of memory in a 60K heap")
+    assert "MemoryError" in err and len(err.strip().splitlines()) == 1
+    _, _, err = sim(tmp_path / "bad", "status\n", "electricity-unit", heap="lots", expect_rc=2)
+    assert "--heap: a heap size such as 200K or 1M, not 'lots'" in err
+
+
 def test_help_lists_the_script_commands():
     out = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--help"], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
