@@ -36,6 +36,7 @@ MARK = "@@"
 WORLD = "world.json"
 
 
+EXAMPLE_LOAD = {"load": "load 2.5kW", "flow": "flow 120L/h"}
 CONFIG_ERROR = "config error: "     # firmware/main.py's console line for a refused configuration
 
 
@@ -249,6 +250,7 @@ class Sim:
         self.writes_before = 0     # block writes of earlier power-ons (for the cut budget)
         self.last_writes = 0
         self.cut = False
+        self.measures = None       # "power" or "flow", as the firmware's board says
         self.heap_peak = 0
         self.heap_boot = 0
         self.last_status = None
@@ -263,6 +265,7 @@ class Sim:
         self.last_writes = reply.get("writes", 0)
         sim = reply.get("sim") or (reply.get("status") or {}).get("sim")
         if sim:
+            self.measures = sim["measures"]
             self.heap_peak = max(self.heap_peak, sim["heap_peak"])
             self.heap_boot = max(self.heap_boot, sim["heap_boot"])
         if reply.get("cut"):
@@ -391,6 +394,10 @@ def run_command(sim, cmd, out):
         sim.advance(args[0])
         return not sim.cut
     if name in ("load", "profile"):
+        word = {"power": "load", "flow": "flow"}.get(sim.measures, args[1])
+        if args[1] != word:
+            raise ScriptError(cmd.line_no, "this meter measures %s: use %s, e.g. %s"
+                              % (sim.measures, word, EXAMPLE_LOAD[word]))
         if name == "load":
             sim.profile = None
             sim.set_load(args[0])

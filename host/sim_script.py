@@ -227,11 +227,11 @@ def parse_line(line_no, line, base_dir):
         if args[0] == "schedule":
             if len(args) < 2:
                 raise ValueError("a schedule needs at least one HH:MM=VALUE step")
-            return Command(line_no, "profile", schedule(args[1:], convert))
+            return Command(line_no, "profile", schedule(args[1:], convert), name)
         if args[0] == "profile":
             need(2, "%s profile FILE.csv" % name)
-            return Command(line_no, "profile", read_profile(args[1], convert, base_dir))
-        return Command(line_no, "load", convert("".join(args)))
+            return Command(line_no, "profile", read_profile(args[1], convert, base_dir), name)
+        return Command(line_no, "load", convert("".join(args)), name)
     if name == "press":
         keys = "".join(args)
         if not keys:

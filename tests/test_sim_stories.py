@@ -235,6 +235,17 @@ def test_a_configuration_the_meter_cannot_run_is_refused_in_one_line(tmp_path):
         assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
+def test_load_and_flow_go_to_the_meters_that_measure_them(tmp_path):
+    """'load' is power (electricity, heat), 'flow' is volume (water, gas): the other word
+    stops the script at its line instead of feeding watts to a water meter."""
+    for config, wrong, said in (("water", "load 2kW", "this meter measures flow: use flow"),
+                                ("electricity-unit", "flow 120L/h",
+                                 "this meter measures power: use load")):
+        _, _, err = sim(tmp_path / config, "at 2026-11-23T08:00\n%s\n" % wrong, config,
+                        expect_rc=1)
+        assert "line 2: " + said in err
+
+
 def test_a_heap_too_small_is_said_in_one_line(tmp_path):
     _, _, err = sim(tmp_path / "small", "status\n", "electricity-unit", heap="60K", expect_rc=2)
     assert err.startswith("prepay sim: error: the firmware ran out of memory in a 60K heap")

@@ -98,7 +98,8 @@ class Driver:
 
     def sim_info(self):
         b = self.board
-        return {"heap_peak": self.heap_peak, "heap_boot": self.heap_boot,
+        return {"measures": "power" if b.metering is not None else "flow",
+                "heap_peak": self.heap_peak, "heap_boot": self.heap_boot,
                 "steps": self.steps, "wakeups": self.clock.wakeups,
                 "flash_writes": b.flash.writes, "redraws": b.display.redraws,
                 "board_display": list(b.display.lines), "leds": b.leds.on,
