@@ -36,6 +36,7 @@ MARK = "@@"
 WORLD = "world.json"
 
 
+LAST_TIME_S = meter_seconds("2099-12-31T23:59:59")   # as far as a script's 'at' goes
 EXAMPLE_LOAD = {"load": "load 2.5kW", "flow": "flow 120L/h"}
 CONFIG_ERROR = "config error: "     # firmware/main.py's console line for a refused configuration
 
@@ -391,6 +392,9 @@ def run_command(sim, cmd, out):
         sim.power_on()
         return not sim.cut
     if name == "advance":
+        if (sim.world.rtc_s or 0) + args[0] // 1000 > LAST_TIME_S:
+            raise ScriptError(cmd.line_no, "the meter's calendar ends with 2099; this "
+                              "advance would pass it")
         sim.advance(args[0])
         return not sim.cut
     if name in ("load", "profile"):

@@ -246,6 +246,12 @@ def test_load_and_flow_go_to_the_meters_that_measure_them(tmp_path):
         assert "line 2: " + said in err
 
 
+def test_time_stops_at_the_end_of_the_meters_calendar(tmp_path):
+    _, _, err = sim(tmp_path, "at 2099-12-01T00:00\nadvance 30d\nadvance 1d\n",
+                    "electricity-unit", expect_rc=1)
+    assert "line 3: the meter's calendar ends with 2099" in err
+
+
 def test_a_heap_too_small_is_said_in_one_line(tmp_path):
     _, _, err = sim(tmp_path / "small", "status\n", "electricity-unit", heap="60K", expect_rc=2)
     assert err.startswith("prepay sim: error: the firmware ran out of memory in a 60K heap")
