@@ -465,7 +465,10 @@ def run_script(sim, commands, out):
 
 def prepare_state(args):
     state = args.state
-    os.makedirs(state, exist_ok=True)
+    try:
+        os.makedirs(state, exist_ok=True)
+    except OSError as exc:
+        raise UserError("cannot use %s as the state directory: %s" % (state, exc.strerror))
     target = os.path.join(state, "meter.json")
     if args.config:
         try:
@@ -524,11 +527,19 @@ def run(args):
         out.write(json.dumps({"event": "power_cut", "after_writes": args.cut_after_writes,
                               "line": cut_line, "time": iso(sim.world.rtc_s)}) + "\n")
     sim.finish()
-    print("prepay sim: peak heap %d bytes (%d after boot) in -X heapsize=%s; "
-          "%d block writes; meter time %s"
-          % (sim.heap_peak, sim.heap_boot, sim.heap, sim.writes_before + sim.last_writes,
-             iso(sim.world.rtc_s)), file=sys.stderr)
+    heap = ("peak heap %d bytes (%d after boot)" % (sim.heap_peak, sim.heap_boot)
+            if sim.heap_boot else "peak heap not measured (the meter did not finish booting)")
+    print("prepay sim: %s in -X heapsize=%s; %d block writes; meter time %s"
+          % (heap, sim.heap, sim.writes_before + sim.last_writes, iso(sim.world.rtc_s)),
+          file=sys.stderr)
     return 0
+
+
+def write_count(text):
+    """--cut-after-writes N: a whole number of block writes, 0 or more."""
+    if not re.fullmatch(r"[0-9]+", text):
+        raise argparse.ArgumentTypeError("a number of block writes (0 or more), not %r" % text)
+    return int(text)
 
 
 def heap_size(text):
@@ -553,7 +564,7 @@ def register(sub, name, help_text):
                    help="state directory: flash image, clock and world of this meter")
     p.add_argument("--script", metavar="FILE", help="run a script (- for stdin) instead "
                    "of the interactive face")
-    p.add_argument("--cut-after-writes", type=int, metavar="N",
+    p.add_argument("--cut-after-writes", type=write_count, metavar="N",
                    help="cut the power after the N-th block write to the flash")
     p.add_argument("--heap", default=DEFAULT_HEAP, type=heap_size,
                    help="MicroPython heap (default 200K)")
