@@ -77,8 +77,10 @@ def test_pin_overrides_and_errors():
     settings = pins.pin_map("electricity", {"buzzer": 25, "relay_pulse_ms": 60})
     assert settings["buzzer"] == 25 and settings["relay_pulse_ms"] == 60
     assert "unknown" in str(raises(ValueError, pins.pin_map, "gas"))
-    assert "buzzr" in str(raises(ValueError, pins.pin_map, "water", {"buzzr": 1}))
-    raises(ValueError, build_board, {"name": "sim"})
+    assert "board.pins.buzzr" in str(raises(ValueError, pins.pin_map, "water", {"buzzr": 1}))
+    said = str(raises(ValueError, pins.pin_map, "electricity", {"supply": "valve"}))
+    assert said == "board.pins.supply: set by the variant (electricity has 'relay')"
+    assert "board.name" in str(raises(ValueError, build_board, {"name": "sim"}))
     assert pins.has_internal_pull(33) and not pins.has_internal_pull(34)
 
 

@@ -87,4 +87,5 @@ def test_the_board_takes_the_ds3231_when_the_pin_map_says_so():
     board.rtc.set_s(seconds(2027, 1, 1, 0, 0, 0))
     assert chip.regs[6] == 0x27
     assert board.rtc.now_s() == seconds(2027, 1, 1, 0, 0, 0)
-    assert "rtc" in str(raises(ValueError, build_board, {"name": "esp32", "pins": {"rtc": "gps"}}))
+    assert "board.pins.rtc: one of internal, ds3231" in str(
+        raises(ValueError, build_board, {"name": "esp32", "pins": {"rtc": "gps"}}))

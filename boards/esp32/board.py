@@ -43,8 +43,6 @@ class Esp32Board:
                         rx=p["meter_rx"], tx=p["meter_tx"], timeout=0, rxbuf=256)
             self.metering = Cse7766(uart, p["voltage_scale"], p["current_scale"],
                                     p["power_scale"])
-        elif p["metering"] is not None:
-            raise ValueError("board.pins.metering: unknown metering chip %r" % p["metering"])
 
         self.pulse_input = None
         if p["pulse_input"] is not None:
@@ -59,13 +57,11 @@ class Esp32Board:
                 p["relay_set"], p["relay_reset"], p["relay_pulse_ms"], p["supply_timer"],
                 voltage_mv=self.supply_voltage_mv if self.metering else None,
                 nominal_mv=p["nominal_voltage_mv"])
-        elif p["supply"] == "valve":
+        else:                                   # the variant's other switch: a valve
             from boards.esp32.valve import MotorValve
             self.supply = MotorValve(
                 p["valve_open"], p["valve_close"], p["valve_timeout_ms"], p["supply_timer"],
                 opened_switch=p["valve_opened_switch"], closed_switch=p["valve_closed_switch"])
-        else:
-            raise ValueError("board.pins.supply: unknown supply switch %r" % p["supply"])
 
         i2c = I2C(p["i2c_id"], scl=Pin(p["i2c_scl"]), sda=Pin(p["i2c_sda"]), freq=p["i2c_freq"])
         self.display = TextDisplay(Ssd1306(i2c, p["display_width"], p["display_height"],
@@ -85,10 +81,8 @@ class Esp32Board:
         if p["rtc"] == "ds3231":
             from boards.esp32.ds3231 import Ds3231
             self.rtc = Ds3231(i2c)
-        elif p["rtc"] == "internal":
-            self.rtc = Clock()
         else:
-            raise ValueError("board.pins.rtc: internal or ds3231, not %r" % (p["rtc"],))
+            self.rtc = Clock()
         self.ir_port = IrPort(p["ir_uart_id"], p["ir_tx"], p["ir_rx"])
         self.watchdog = Watchdog()
 

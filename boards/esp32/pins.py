@@ -51,6 +51,8 @@ VARIANTS = {
 }
 
 DEFAULT_VARIANT = "electricity"
+FIXED_BY_VARIANT = ("supply", "metering", "pulse_input")   # pick the variant instead
+CHOICES = {"rtc": ("internal", "ds3231")}
 
 
 def has_internal_pull(pin):
@@ -69,5 +71,12 @@ def pin_map(variant=DEFAULT_VARIANT, overrides=None):
         for key in overrides:
             if key not in settings:
                 raise ValueError("board.pins.%s: unknown esp32 pin setting" % key)
+            if key in FIXED_BY_VARIANT:
+                raise ValueError("board.pins.%s: set by the variant (%s has %r)"
+                                 % (key, variant, settings[key]))
         settings.update(overrides)
+    for key in CHOICES:
+        if settings[key] not in CHOICES[key]:
+            raise ValueError("board.pins.%s: one of %s, not %r"
+                             % (key, ", ".join(CHOICES[key]), settings[key]))
     return settings
