@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench_sim import run  # noqa: E402
-from host.sim_cmd import SimError  # noqa: E402
+from host.errors import UserError  # noqa: E402
 
 DAYS = 30
 
@@ -21,7 +21,8 @@ DAYS = 30
 def runs_in(heap_k):
     try:
         run(DAYS, False, "%dK" % heap_k)
-    except SimError:          # the firmware ran out of heap
+    except UserError:         # the firmware ran out of heap (a MemoryError, or a crash
+        return False          # after one: prepay sim's SimError is a UserError too)
         return False
     return True
 
