@@ -38,7 +38,7 @@ WORLD = "world.json"
 
 
 LAST_TIME_S = meter_seconds("2099-12-31T23:59:59")   # as far as a script's 'at' goes
-EXAMPLE_LOAD = {"load": "load 2.5kW", "flow": "flow 120L/h"}
+SCRIPT_WORD = {"power": ("load", "load 2.5kW"), "flow": ("flow", "flow 120L/h")}  # by measure
 CONFIG_ERROR = "config error: "     # firmware/main.py's console line for a refused configuration
 
 
@@ -390,10 +390,10 @@ def run_command(sim, cmd, out):
         sim.advance(args[0])
         return not sim.cut
     if name in ("load", "profile"):
-        word = {"power": "load", "flow": "flow"}.get(sim.measures, args[1])
+        word, example = SCRIPT_WORD.get(sim.measures, (args[1], None))
         if args[1] != word:
             raise ScriptError(cmd.line_no, "this meter measures %s: use %s, e.g. %s"
-                              % (sim.measures, word, EXAMPLE_LOAD[word]))
+                              % (sim.measures, word, example))
         if name == "load":
             sim.profile = None
             sim.set_load(args[0])
