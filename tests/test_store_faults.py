@@ -372,7 +372,8 @@ def test_a_program_ands_bits_into_the_flash_as_nor_does():
     """Programming only clears bits (0x3C then 0xF0 leaves 0x30); an erase sets 0xFF."""
     given = bytearray(b"\xff" * 1024)  # memory handed to the device, as the sim's mapped image
     for flash in (RamFlash(256, 4), RamFlash(256, 4, memory=given),
-                  FileFlash(tmp_dir("nor_semantics") + "/f.img", 256, 4)):
+                  FileFlash(tmp_dir("nor_semantics") + "/f.img", 256, 4),
+                  FileFlash(tmp_dir("nor_semantics") + "/p.img", 256, 4, piece=64)):
         flash.writeblocks(1, bytes([0x3C] * 256))
         flash.writeblocks(1, bytes([0xF0, 0xFF, 0x00]), 10)
         got = bytearray(16)

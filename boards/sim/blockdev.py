@@ -198,20 +198,23 @@ class RamFlash(_NorFlash):
 
 
 class FileFlash(_NorFlash):
-    """NOR flash kept in an image file, created erased if it does not exist."""
+    """NOR flash kept in an image file, created erased if it does not exist. Programs and
+    erases go through the file in pieces of ``piece`` bytes (default: a block), the size
+    of its two buffers: the simulator's small heap takes 256."""
 
-    def __init__(self, path, block_size=4096, block_count=16, sync=True):
+    def __init__(self, path, block_size=4096, block_count=16, sync=True, piece=None):
         _NorFlash.__init__(self, block_size, block_count)
         self.path = path
         self.sync = sync  # flush (fsync on the Unix port) after each write; the
         # simulator turns it off: its writes still reach the OS when the process is killed
-        self._scratch = bytearray(block_size)
-        self._erased = b"\xff" * block_size
+        self.piece = piece or block_size
+        self._scratch = bytearray(self.piece)
+        self._erased = b"\xff" * self.piece
         try:
             self._file = open(path, "r+b")
         except OSError:
             self._file = open(path, "w+b")
-            for _ in range(block_count):
+            for _ in range(block_size * block_count // self.piece):
                 self._file.write(self._erased)
             self._file.flush()
         self._file.seek(0, 2)
@@ -234,17 +237,21 @@ class FileFlash(_NorFlash):
         self._file.readinto(buf)
 
     def _program(self, address, buf, n):
-        old = memoryview(self._scratch)[:n]
-        self._file.seek(address)
-        self._file.readinto(old)
-        _and_into(old, 0, buf, n)
-        self._file.seek(address)
-        self._file.write(old)
+        src = memoryview(buf)
+        for start in range(0, n, self.piece):
+            size = min(self.piece, n - start)
+            old = memoryview(self._scratch)[:size]
+            self._file.seek(address + start)
+            self._file.readinto(old)
+            _and_into(old, 0, src[start:start + size], size)
+            self._file.seek(address + start)
+            self._file.write(old)
         if self.sync:
             self._file.flush()
 
     def _erase(self, address, n):
         self._file.seek(address)
-        self._file.write(memoryview(self._erased)[:n])
+        for start in range(0, n, self.piece):
+            self._file.write(memoryview(self._erased)[:min(self.piece, n - start)])
         if self.sync:
             self._file.flush()
