@@ -16,8 +16,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from host.sim_cmd import Sim, run_script  # noqa: E402
-from host.sim_script import parse  # noqa: E402
+from host.sim.runner import Sim, run_script  # noqa: E402
+from host.sim.script import parse  # noqa: E402
 from tokens import build  # noqa: E402
 from tokens.tid import tid_at  # noqa: E402
 

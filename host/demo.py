@@ -12,8 +12,8 @@ import subprocess
 import sys
 import tempfile
 
-from host.sim_cmd import Sim, run_command
-from host.sim_script import meter_seconds, parse_line
+from host.sim.runner import Sim, run_command
+from host.sim.script import meter_seconds, parse_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "boards", "sim", "examples", "electricity-currency-tou.json")

@@ -272,7 +272,7 @@ def mount_flash(image, blocks, cut_after):
     """Mount the state's LittleFS image at /flash (formatting a new one)."""
     import vfs
     mapped = os.getenv("PREPAY_SIM_FLASH")
-    if mapped:  # "address:size" of the image file, mapped by host/sim_power.py
+    if mapped:  # "address:size" of the image file, mapped by host/sim/power.py
         import uctypes
         from boards.sim.blockdev import RamFlash
         address, size = mapped.split(":")

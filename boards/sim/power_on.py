@@ -1,6 +1,6 @@
 """Power-on of the simulated meter, as the ESP32's start-up does it: run ``boot.py``,
 then ``main.py``, from the firmware bundle's root (``PREPAY_SIM_ROOT`` or the first
-argument). ``host/sim_power.py`` mounts the modules as ROMFS first; from files:
+argument). ``host/sim/power.py`` mounts the modules as ROMFS first; from files:
 
     MICROPYPATH=<bundle>/lib:.frozen micropython -X heapsize=200K -m boards.sim.power_on <bundle>
 """

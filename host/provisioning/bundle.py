@@ -78,11 +78,13 @@ def mpy_cross_version():
 
 
 def _python_files(root, top):
-    """Paths (relative to root, '/'-separated, sorted) of .py files under root/top."""
+    """Paths (relative to root, '/'-separated, sorted) of .py files under root/top.
+    Folders whose names cannot be imported (``micropython-board``: the ESP32 firmware
+    build's board definition, ``__pycache__``) are not code for the device."""
     found = []
     base = os.path.join(root, top)
     for dirpath, dirnames, filenames in os.walk(base):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
+        dirnames[:] = sorted(d for d in dirnames if d.isidentifier() and d != "__pycache__")
         for name in sorted(filenames):
             if name.endswith(".py"):
                 rel = os.path.relpath(os.path.join(dirpath, name), root)
@@ -119,6 +121,19 @@ def is_host_only(path):
         return HOST_ONLY_IMPORT.search(f.read()) is not None
 
 
+def shipped(root, board):
+    """What the device carries, as ``(entries, left_out)``: ``entries`` the ``plan`` rows
+    of every file it runs, ``left_out`` the host-only sources. The one list both the
+    bundle and the frozen firmware (``host/firmware/manifest.py``) are made from."""
+    entries, left_out = [], []
+    for entry in plan(root, board):
+        if is_host_only(os.path.join(root, entry[0])):
+            left_out.append(entry[0])
+        else:
+            entries.append(entry)
+    return entries, left_out
+
+
 def compile_file(source_path, source_name, out_path, opt_level, arch=None):
     """mpy-cross one file; the embedded name is the repository path, for tracebacks."""
     os.makedirs(os.path.dirname(out_path), exist_ok=True)
@@ -152,7 +167,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
     (path -> bytes), compiled, kept_source, skipped_host_only, config, total_bytes,
     source_bytes (of the .py files it came from), archive_bytes.
     """
-    entries = plan(root, board)
+    entries, skipped = shipped(root, board)
     config = None
     if config_path is not None:     # checked first: a refused one leaves no bundle behind
         try:
@@ -169,13 +184,10 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
         shutil.rmtree(bundle_dir)
     os.makedirs(bundle_dir)
 
-    files, skipped, compiled, kept = {}, [], 0, 0
+    files, compiled, kept = {}, 0, 0
     source_bytes = 0
     for source, dest, do_compile in entries:
         source_path = os.path.join(root, source)
-        if is_host_only(source_path):
-            skipped.append(source)
-            continue
         out_path = os.path.join(bundle_dir, dest)
         if do_compile:
             compile_file(source_path, source, out_path, opt_level, arch)
@@ -237,7 +249,3 @@ def summary(report):
         lines.append("  no meter configuration given: the bundle has no " + CONFIG_NAME)
     return "\n".join(lines)
 
-
-if __name__ == "__main__":        # the same as `prepay provision bundle ...`
-    from host.cli import main
-    sys.exit(main(["provision", "bundle"] + sys.argv[1:]))

@@ -10,7 +10,7 @@ too: the sim board's flash device then reads and programs it without a system ca
 or a buffer on the heap, and what it wrote is in the file even when the process is
 killed. Usage (normally from the launcher, in the state directory):
 
-    python -m host.sim_power ROMFS_IMAGE BUNDLE_ROOT HEAPSIZE
+    python -m host.sim.power ROMFS_IMAGE BUNDLE_ROOT HEAPSIZE
 """
 import ctypes
 import json

@@ -2,7 +2,7 @@
 import os
 
 from host.errors import UserError
-from host.token_cmd import hex_bytes
+from host.cli.token import hex_bytes
 from tokens.keys import dkga02, dkga04
 
 VENDING_KEY_ENV = "PREPAY_VENDING_KEY"

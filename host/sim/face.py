@@ -11,7 +11,7 @@ import termios
 import time
 import tty
 
-from host.sim_script import KEYS, ScriptError, parse_line
+from host.sim.script import KEYS, ScriptError, parse_line
 
 TICK_S = 0.25
 
@@ -43,7 +43,7 @@ def draw(status, note):
 
 
 def interactive(args):
-    from host.sim_cmd import Sim, run_command
+    from host.sim.runner import Sim, run_command
     if not sys.stdin.isatty():
         print("prepay sim: the interactive face needs a terminal; use --script FILE or -",
               file=sys.stderr)

@@ -1,37 +1,24 @@
-"""``prepay sim``: the simulated meter, the very same firmware on the MicroPython Unix port.
+"""The simulated meter's host side: the world it lives in (``World``), one power-on of the
+firmware process (``Meter``) and the session a script or the face drives (``Sim``).
 
-    prepay sim --config METER.json --state DIR [--script FILE|-] [--cut-after-writes N]
-
-The launcher builds the firmware bundle for the ``sim`` board (cached under
-``build/sim-bundle``), runs ``micropython -X heapsize=200K -m boards.sim.power_on`` in the
-state directory and talks to it line by line (``boards/sim/link.py``). It keeps the
-physical world the meter lives in: the battery-backed clock, where the latching relay
-or valve was left, the load, the tamper switches and the battery (``DIR/world.json``);
-the meter keeps everything else in its LittleFS image (``DIR/flash.img``).
-
-Without ``--script`` it is interactive: a terminal face of the meter (display lines and
-indicators), keys typed go to the keypad, ``:`` takes a script command.
+The firmware runs as ``micropython -X heapsize=200K -m boards.sim.power_on`` in the state
+directory and talks line by line (``boards/sim/link.py``). The host keeps the physical
+world: the battery-backed clock, where the latching relay or valve was left, the load, the
+tamper switches and the battery (``DIR/world.json``); the meter keeps everything else in
+its LittleFS image (``DIR/flash.img``).
 """
-import argparse
 import json
 import os
-import re
-import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-from host import sim_script
 from host.errors import UserError
-from host.provisioning.bundle import build_bundle, micropython_command
-from host.sim_script import ScriptError, iso, meter_seconds, parse
+from host.provisioning.bundle import micropython_command
+from host.sim.bundle import REPO, firmware_bundle
+from host.sim.script import ScriptError, meter_seconds
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUNDLE_CACHE = os.path.join(REPO, "build", "sim-bundle")
-SOURCES = ("firmware", "tokens", "boards/sim")
 DEFAULT_HEAP = "200K"
 MARK = "@@"
 WORLD = "world.json"
@@ -44,63 +31,6 @@ CONFIG_ERROR = "config error: "     # firmware/main.py's console line for a refu
 
 class SimError(UserError):
     """The simulated meter stopped (a crash, a failed expectation)."""
-
-
-# ------------------------------------------------------------------ the bundle
-def _newest_source():
-    newest = 0
-    for top in SOURCES:
-        for folder, dirs, files in os.walk(os.path.join(REPO, top)):
-            dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
-            for name in files:
-                if name.endswith(".py"):
-                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
-    return newest
-
-
-def firmware_bundle():
-    """The compiled sim bundle's root, rebuilt when a source is newer than it."""
-    root = os.path.join(BUNDLE_CACHE, "prepay-sim")
-    stamp = os.path.join(BUNDLE_CACHE, "stamp")
-    newest = _newest_source()
-    try:
-        with open(stamp) as f:
-            if int(f.read()) >= newest and os.path.isdir(root):
-                return root
-    except (OSError, ValueError):
-        pass
-    os.makedirs(os.path.dirname(BUNDLE_CACHE), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="sim-bundle-", dir=os.path.dirname(BUNDLE_CACHE))
-    build_bundle("sim", None, tmp)
-    make_romfs_image(os.path.join(tmp, "prepay-sim", "lib"), os.path.join(tmp, "lib.romfs"))
-    with open(os.path.join(tmp, "stamp"), "w") as f:
-        f.write(repr(newest))
-    old = BUNDLE_CACHE + ".old-%d" % os.getpid()
-    try:
-        os.rename(BUNDLE_CACHE, old)
-    except OSError:
-        old = None
-    try:
-        os.rename(tmp, BUNDLE_CACHE)
-    except OSError:      # another launcher won the race: use its bundle
-        shutil.rmtree(tmp, ignore_errors=True)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-    return root
-
-
-def make_romfs_image(lib_dir, out_path):
-    """The bundle's /lib as a ROMFS image (mpremote's builder; its tree listing muted)."""
-    import contextlib
-    import io
-    try:
-        from mpremote.romfs import make_romfs
-    except ImportError:
-        raise UserError("mpremote is missing (it builds the ROMFS image): pip install mpremote")
-    with contextlib.redirect_stdout(io.StringIO()):
-        image = make_romfs(lib_dir, mpy_cross=False)
-    with open(out_path, "wb") as f:
-        f.write(image)
 
 
 # ------------------------------------------------------------------ the world
@@ -149,7 +79,7 @@ class Meter:
         else:
             env.pop("PREPAY_SIM_CUT", None)
         if sim.romfs:
-            command = [sys.executable, "-m", "host.sim_power",
+            command = [sys.executable, "-m", "host.sim.power",
                        os.path.join(os.path.dirname(sim.bundle), "lib.romfs"), sim.bundle,
                        sim.heap]
             env["PYTHONPATH"] = REPO
@@ -479,91 +409,3 @@ def prepare_state(args):
             json.dump(config, f, indent=1)
     elif not os.path.exists(target):
         raise UserError("%s has no meter.json yet: give --config METER.json" % state)
-
-
-def run(args):
-    prepare_state(args)
-    if args.script is None:
-        from host.sim_face import interactive
-        return interactive(args)
-    if args.script == "-":
-        text, base = sys.stdin.read(), os.getcwd()
-    else:
-        try:
-            with open(args.script, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise UserError("cannot read %s: %s" % (args.script, exc.strerror))
-        base = os.path.dirname(os.path.abspath(args.script))
-    try:
-        commands = parse(text, base)
-    except ScriptError as exc:
-        print("prepay sim: %s: %s" % (args.script, exc), file=sys.stderr)
-        return 2
-    sim = Sim(args.state, heap=args.heap, cut_after=args.cut_after_writes,
-              heap_mode="off" if args.no_heap_stats else "step", verbose=args.verbose,
-              romfs=not args.files)
-    out = sys.stdout
-    try:
-        cut_line = run_script(sim, commands, out)
-    except ScriptError as exc:
-        sim.finish()
-        print("prepay sim: %s: %s" % (args.script, exc), file=sys.stderr)
-        return 1
-    except SimError:
-        if sim.meter is not None:
-            sim.meter.kill()
-        sim.world.save()
-        raise
-    if cut_line is not None:
-        out.write(json.dumps({"event": "power_cut", "after_writes": args.cut_after_writes,
-                              "line": cut_line, "time": iso(sim.world.rtc_s)}) + "\n")
-    sim.finish()
-    heap = ("peak heap %d bytes (%d after boot)" % (sim.heap_peak, sim.heap_boot)
-            if sim.heap_boot else "peak heap not measured (the meter did not finish booting)")
-    print("prepay sim: %s in -X heapsize=%s; %d block writes; meter time %s"
-          % (heap, sim.heap, sim.writes_before + sim.last_writes, iso(sim.world.rtc_s)),
-          file=sys.stderr)
-    return 0
-
-
-def write_count(text):
-    """--cut-after-writes N: a whole number of block writes, 0 or more."""
-    if not re.fullmatch(r"[0-9]+", text):
-        raise argparse.ArgumentTypeError("a number of block writes (0 or more), not %r" % text)
-    return int(text)
-
-
-def heap_size(text):
-    """A -X heapsize value: bytes, or with K or M."""
-    if not re.fullmatch(r"[1-9][0-9]*[KM]?", text):
-        raise argparse.ArgumentTypeError("a heap size such as 200K or 1M, not %r" % text)
-    return text
-
-
-def script_help():
-    """The script language, as sim_script's docstring gives it, for --help."""
-    doc = sim_script.__doc__
-    return "script commands:\n" + doc[doc.index("\n\n") + 2:doc.index("\n\n``parse")]
-
-
-def register(sub, name, help_text):
-    p = sub.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
-                       epilog=script_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", metavar="METER.json",
-                   help="the meter configuration (copied into the state directory)")
-    p.add_argument("--state", required=True, metavar="DIR",
-                   help="state directory: flash image, clock and world of this meter")
-    p.add_argument("--script", metavar="FILE", help="run a script (- for stdin) instead "
-                   "of the interactive face")
-    p.add_argument("--cut-after-writes", type=write_count, metavar="N",
-                   help="cut the power after the N-th block write to the flash")
-    p.add_argument("--heap", default=DEFAULT_HEAP, type=heap_size,
-                   help="MicroPython heap (default 200K)")
-    p.add_argument("--no-heap-stats", action="store_true",
-                   help="skip the per-step heap measurement (faster)")
-    p.add_argument("--files", action="store_true",
-                   help="load the modules from .mpy files into the heap instead of running "
-                   "them in place from ROMFS")
-    p.add_argument("--verbose", action="store_true", help="show the firmware's console")
-    p.set_defaults(run=run)

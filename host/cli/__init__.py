@@ -1,7 +1,8 @@
 """The ``prepay`` command: parse arguments, hand them to one job, print the answer.
 
-Each job lives in its own module with ``register(subparsers)``; a module here only
-wires the command line to the job's functions. Errors the user can cause are raised as
+Each command has its own module here (``host/cli/<command>.py``, as esptool has one file
+per command) with ``register(subparsers)``; it only wires the command line to a job
+package's functions (``host.vending``, ``host.sim``, ``host.provisioning``, ``tokens``). Errors the user can cause are raised as
 ``UserError`` (or the codec's ``TokenError``) and end as one line on stderr, exit 2.
 """
 import argparse
@@ -12,11 +13,11 @@ from host.errors import UserError
 
 # (subcommand, module, one-line help). Modules are imported only when their command runs.
 COMMANDS = [
-    ("token", "host.token_cmd", "encode, decode and build STS tokens"),
-    ("key", "host.key_cmd", "derive STS decoder keys (DKGA02/DKGA04)"),
-    ("vend", "host.vend_cmd", "vending station: customers, meters, keys, sales, receipts, reports"),
-    ("sim", "host.sim_cmd", "the simulated meter: the firmware on the MicroPython Unix port"),
-    ("provision", "host.provision_cmd", "build the firmware bundle a meter is flashed with"),
+    ("token", "host.cli.token", "encode, decode and build STS tokens"),
+    ("key", "host.cli.key", "derive STS decoder keys (DKGA02/DKGA04)"),
+    ("vend", "host.cli.vend", "vending station: customers, meters, keys, sales, receipts, reports"),
+    ("sim", "host.cli.sim", "the simulated meter: the firmware on the MicroPython Unix port"),
+    ("provision", "host.cli.provision", "build the firmware bundle a meter is flashed with"),
 ]
 
 

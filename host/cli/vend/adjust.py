@@ -1,0 +1,63 @@
+"""``prepay vend adjust``: refunds, offsets and credit adjustments under dual confirmation."""
+
+from host.cli.vend.common import common, open_station, operator_row, table, token_digits, wrap
+
+
+def _adjust(vend):
+    p = vend.add_parser("adjust", help="refunds, offsets and credit adjustments (need a supervisor's "
+                                       "confirmation)")
+    s = p.add_subparsers(dest="adjust_command", metavar="ACTION", required=True)
+    r = common(s.add_parser("request", help="enter a pending adjustment"), operator=True)
+    r.add_argument("--kind", required=True, choices=("refund", "offset", "credit"))
+    r.add_argument("--receipt", type=int, help="the sale a refund reverses")
+    r.add_argument("--account", help="customer account (offset)")
+    r.add_argument("--meter", help="meter to credit (credit)")
+    r.add_argument("--amount", help="money amount (refund, offset; offset may be negative)")
+    r.add_argument("--units", help="units to credit (credit), e.g. 25.0")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(run=wrap(_run_adjust_request))
+    for action in ("confirm", "reject"):
+        c = common(s.add_parser(action, help="%s a pending adjustment (supervisor, not the requester)" % action),
+                    operator=True)
+        c.add_argument("id", type=int)
+        c.set_defaults(run=wrap(_run_adjust_decide), action=action)
+    l = common(s.add_parser("list", help="list adjustments"))
+    l.add_argument("--pending", action="store_true")
+    l.set_defaults(run=wrap(_run_adjust_list))
+
+
+def _run_adjust_request(args):
+    from host.vending import adjustments
+    from host.vending.money import cents, parse_fixed
+    station = open_station(args)
+    operator = operator_row(station, args, "clerk")
+    amount = cents(args.amount, "amount", allow_negative=args.kind == "offset") if args.amount else 0
+    units = parse_fixed(args.units, 1, "units") if args.units else 0
+    row = adjustments.request(station, operator, args.kind, args.reason, sale_id=args.receipt,
+                              account=args.account, pan=args.meter, amount_cents=amount, units_tenths=units)
+    return row, "adjustment %d (%s) is pending until a supervisor confirms it" % (row["id"], args.kind)
+
+
+def _run_adjust_decide(args):
+    from host.vending import adjustments
+    station = open_station(args)
+    operator = operator_row(station, args, "supervisor")
+    row = adjustments.decide(station, operator, args.id, args.action == "confirm")
+    text = "adjustment %d %s" % (row["id"], row["status"])
+    if row.get("token"):
+        text += "\ncredit token for meter %s: %s (TID %d)" % (row["token"]["meter"], token_digits(row["token"]["digits"]),
+                                                             row["token"]["tid"])
+    return row, text
+
+
+def _run_adjust_list(args):
+    from host.vending import adjustments
+    station = open_station(args)
+    with station.engine.connect() as conn:
+        rows = adjustments.listing(conn, pending_only=args.pending)
+    return rows, table(rows, ["id", "kind", "status", "account", "sale_id", "amount_cents", "units_tenths",
+                               "requested_by", "confirmed_by", "reason"])
+
+
+def register(vend):
+    _adjust(vend)

@@ -1,0 +1,41 @@
+"""``prepay vend init``: create or upgrade the vending database."""
+
+from host.errors import UserError
+from host.cli.vend.common import common, secret, wrap
+
+
+def _init(vend):
+    p = common(vend.add_parser("init", help="create or upgrade the database (alembic upgrade head)"))
+    p.add_argument("--timezone", help="the utility's IANA time zone for TIDs and receipts (default UTC; "
+                                      "fixed once set)")
+    p.set_defaults(run=wrap(_run_init))
+
+
+def _run_init(args):
+    from host.vending import bootstrap
+    from host.vending.db import make_engine, resolve_url
+    from host.vending.station import utc_now
+    engine = make_engine(args.db, create_dir=True)
+    passphrase = None
+    from sqlalchemy import inspect
+    fresh = "settings" not in inspect(engine).get_table_names()
+    if fresh or not _has_keystore(engine):
+        passphrase = secret("PREPAY_KEYSTORE_PASSPHRASE", "New keystore passphrase: ")
+        if len(passphrase) < 8:
+            raise UserError("the keystore passphrase needs at least 8 characters")
+    done = bootstrap.init(engine, passphrase, args.timezone, utc_now())
+    url = engine.url.render_as_string(hide_password=True)
+    done["database"] = url
+    return done, "vending database ready: %s (schema at head, keystore %s, time zone %s)" % (
+        resolve_url(args.db) if url.startswith("sqlite") else url, done["keystore"], done["timezone"])
+
+
+def _has_keystore(engine):
+    from sqlalchemy import select
+    from host.vending import schema
+    with engine.connect() as conn:
+        return conn.execute(select(schema.settings.c.key).where(schema.settings.c.key == "keystore")).first() is not None
+
+
+def register(vend):
+    _init(vend)

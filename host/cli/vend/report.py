@@ -1,0 +1,82 @@
+"""``prepay vend report``: sales, settlement and meter history reports."""
+
+import datetime
+
+from host.errors import UserError
+from host.cli.vend.common import common, open_station, parse_date, table, wrap
+
+
+def _report(vend):
+    p = vend.add_parser("report", help="sales, settlement and meter history reports")
+    s = p.add_subparsers(dest="report_command", metavar="REPORT", required=True)
+    d = common(s.add_parser("daily", help="daily sales by channel and operator"))
+    _range(d)
+    d.set_defaults(run=wrap(_run_report_daily))
+    m = common(s.add_parser("settlement", help="monthly settlement per customer on their settlement day"))
+    m.add_argument("--month", required=True, help="YYYY-MM: settlements falling due in that month")
+    m.add_argument("--csv", metavar="PATH", help="also write CSV")
+    m.set_defaults(run=wrap(_run_report_settlement))
+    h = common(s.add_parser("meter", help="purchase history of one meter"))
+    h.add_argument("--meter", required=True)
+    _range(h)
+    h.add_argument("--chart", metavar="PNG", help="also draw the purchases over time")
+    h.set_defaults(run=wrap(_run_report_meter))
+
+
+def _range(p):
+    p.add_argument("--from", dest="date_from", metavar="DATE", help="first day (UTC), default 30 days ago")
+    p.add_argument("--to", dest="date_to", metavar="DATE", help="last day included (UTC), default today")
+    p.add_argument("--csv", metavar="PATH", help="also write CSV")
+
+
+def _dates(args, station):
+    to = parse_date(args.date_to, "--to") if args.date_to else datetime.datetime.combine(station.clock().date(),
+                                                                                     datetime.time())
+    start = parse_date(args.date_from, "--from") if args.date_from else to - datetime.timedelta(days=30)
+    if start > to:
+        raise UserError("--from is after --to")
+    return start, to + datetime.timedelta(days=1)
+
+
+def _report_out(args, rows, columns):
+    from host.vending import reports
+    if args.csv:
+        reports.write_csv(args.csv, rows, columns)
+    return rows, table(rows, columns)
+
+
+def _run_report_daily(args):
+    from host.vending import reports
+    station = open_station(args)
+    start, end = _dates(args, station)
+    with station.engine.connect() as conn:
+        rows = reports.daily(conn, start, end)
+    return _report_out(args, rows, reports.DAILY_COLUMNS)
+
+
+def _run_report_settlement(args):
+    from host.vending import reports
+    station = open_station(args)
+    try:
+        year, month = (int(x) for x in args.month.split("-"))
+        datetime.date(year, month, 1)
+    except ValueError:
+        raise UserError("--month %r must look like 2026-05" % args.month)
+    with station.engine.connect() as conn:
+        rows = reports.settlement(conn, year, month)
+    return _report_out(args, rows, reports.SETTLEMENT_COLUMNS)
+
+
+def _run_report_meter(args):
+    from host.vending import reports
+    station = open_station(args)
+    start, end = _dates(args, station)
+    with station.engine.connect() as conn:
+        pan, rows = reports.meter_history(conn, args.meter, start, end)
+    if args.chart:
+        reports.chart(args.chart, pan, rows)
+    return _report_out(args, rows, reports.METER_COLUMNS)
+
+
+def register(vend):
+    _report(vend)

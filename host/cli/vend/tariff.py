@@ -1,0 +1,94 @@
+"""``prepay vend tariff``: tariffs, versioned with effective dates."""
+
+import json
+
+from host.errors import UserError
+from host.cli.vend.common import audit_entry, common, open_station, operator_row, parse_date, table, wrap
+
+
+def _tariff_args(p):
+    price = p.add_mutually_exclusive_group(required=True)
+    price.add_argument("--flat", metavar="PRICE", help="price per kWh/m3/min, e.g. 0.25")
+    price.add_argument("--blocks", metavar="STEPS", help="block steps over the month's purchases, e.g. "
+                                                          "'50:0.10,150:0.20,*:0.30' (up to 50 units at 0.10, ...)")
+    p.add_argument("--vat", default="0", metavar="PCT", help="VAT percentage, e.g. 16")
+    p.add_argument("--service", default="0", metavar="AMOUNT", help="fixed service charge, excl. VAT")
+    p.add_argument("--service-period", default="month", choices=("month", "day"))
+    p.add_argument("--free", default="0", metavar="UNITS", help="free basic units per meter and month")
+    p.add_argument("--min", default="1.00", metavar="AMOUNT", help="minimum sale (default 1.00)")
+    p.add_argument("--effective", metavar="DATE", help="in force from this UTC date (default: always)")
+
+
+def _tariff(vend):
+    p = vend.add_parser("tariff", help="tariffs (versioned with effective dates)")
+    s = p.add_subparsers(dest="tariff_command", metavar="ACTION", required=True)
+    a = common(s.add_parser("add", help="add a tariff (supervisor)"), operator=True)
+    a.add_argument("name")
+    _tariff_args(a)
+    a.set_defaults(run=wrap(_run_tariff_add))
+    r = common(s.add_parser("revise", help="new prices for a tariff from --effective (supervisor)"), operator=True)
+    r.add_argument("name")
+    _tariff_args(r)
+    r.set_defaults(run=wrap(_run_tariff_revise))
+    l = common(s.add_parser("list", help="list tariffs and their versions"))
+    l.set_defaults(run=wrap(_run_tariff_list))
+
+
+def _tariff_version(args):
+    from host.vending.money import cents, parse_fixed, percent_bp
+    if args.flat is not None:
+        blocks = [(None, parse_fixed(args.flat, 6, "price"))]
+    else:
+        blocks = []
+        for step in args.blocks.split(","):
+            upto, _, price = step.partition(":")
+            if not price:
+                raise UserError("block step %r must look like 50:0.10 or *:0.30" % step)
+            limit = None if upto.strip() == "*" else parse_fixed(upto.strip(), 1, "block limit")
+            blocks.append((limit, parse_fixed(price.strip(), 6, "price")))
+    service = cents(args.service, "service charge")
+    return {"blocks": blocks, "vat_bp": percent_bp(args.vat, "VAT"), "service_cents": service,
+            "service_period": args.service_period if service else "none",
+            "free_tenths": parse_fixed(args.free, 1, "free units"), "min_amount_cents": cents(args.min, "minimum"),
+            "effective_from": parse_date(args.effective, "--effective") if args.effective else None}
+
+
+def _run_tariff_add(args):
+    from host.vending import records
+    station = open_station(args)
+    actor = operator_row(station, args, "supervisor")
+    version = _tariff_version(args)
+    with station.begin() as conn:
+        records.add_tariff(conn, station.clock(), args.name, version)
+        audit_entry(conn, station, actor["name"], "tariff_add", args.name, version)
+    return {"tariff": args.name, "version": version}, "tariff %s added" % args.name
+
+
+def _run_tariff_revise(args):
+    from host.vending import records
+    station = open_station(args)
+    actor = operator_row(station, args, "supervisor")
+    version = _tariff_version(args)
+    if version["effective_from"] is None:
+        raise UserError("a revision needs --effective DATE")
+    with station.begin() as conn:
+        tariff = records.find_tariff(conn, args.name)
+        records.add_tariff_version(conn, station.clock(), tariff["id"], version)
+        audit_entry(conn, station, actor["name"], "tariff_revise", args.name, version)
+    return {"tariff": args.name, "version": version}, "tariff %s revised from %s" % (
+        args.name, version["effective_from"].date())
+
+
+def _run_tariff_list(args):
+    from host.vending import records
+    station = open_station(args)
+    with station.engine.connect() as conn:
+        rows = records.list_tariffs(conn)
+    for r in rows:
+        r["blocks"] = json.loads(r["blocks"])
+    return rows, table(rows, ["name", "effective_from", "blocks", "vat_bp", "service_cents", "service_period",
+                               "free_tenths", "min_amount_cents"])
+
+
+def register(vend):
+    _tariff(vend)

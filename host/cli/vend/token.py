@@ -1,0 +1,79 @@
+"""``prepay vend token``: management, key change and test tokens."""
+
+from host.cli.vend.common import common, open_station, operator_row, token_digits, wrap
+
+
+def _token(vend):
+    p = vend.add_parser("token", help="management, key change and test tokens")
+    s = p.add_subparsers(dest="token_command", metavar="KIND", required=True)
+    from host.vending.mgmt import MANAGEMENT
+    for kind, (_, value_name) in sorted(MANAGEMENT.items()):
+        t = common(s.add_parser(kind, help="%s token (supervisor)" % kind), operator=True)
+        t.add_argument("--meter", required=True)
+        if value_name:
+            t.add_argument("--value", required=kind != "clear-credit", type=int,
+                           help=value_name + (" (default: all registers)" if kind == "clear-credit" else ""))
+        t.set_defaults(run=wrap(_run_mgmt), kind=kind)
+    k = common(s.add_parser("key-change", help="key change token set (supervisor); printed again with "
+                                                "the meter's next sale"), operator=True)
+    k.add_argument("--meter", required=True)
+    k.add_argument("--krn", type=int, help="new key revision")
+    k.add_argument("--sgc", type=int, help="new supply group")
+    k.add_argument("--ti", type=int, help="new tariff index")
+    k.add_argument("--kt", type=int, help="new key type")
+    k.add_argument("--ken", type=int, help="new key expiry number")
+    k.add_argument("--base-date", type=int, choices=(1993, 2014, 2035),
+                   help="new base date: a TID-rollover key change (RO bit set)")
+    k.set_defaults(run=wrap(_run_key_change))
+    t = common(s.add_parser("test", help="class-1 test/display token (any meter)"), operator=True)
+    t.add_argument("--control", type=int, default=0, help="control bits (0: all tests)")
+    t.add_argument("--mfr", type=int, default=0, help="manufacturer code")
+    t.add_argument("--mfr-digits", type=int, default=2, choices=(2, 4))
+    t.set_defaults(run=wrap(_run_test_token))
+
+
+def _token_text(title, rows, extra=""):
+    lines = [title]
+    for i, row in enumerate(rows, 1):
+        lines.append("  %d. %s%s" % (i, token_digits(row["digits"]), "  (TID %d)" % row["tid"] if row.get("tid") else ""))
+    return "\n".join(lines) + ("\n" + extra if extra else "") + "\n"
+
+
+def _run_mgmt(args):
+    from host.vending import mgmt
+    station = open_station(args)
+    operator = operator_row(station, args, "supervisor")
+    value = getattr(args, "value", None)
+    if args.kind == "clear-credit" and value is None:
+        value = 0xFFFF
+    row = mgmt.issue_management(station, operator, args.meter, args.kind, value)
+    row["formatted"] = token_digits(row["digits"])
+    return row, _token_text("%s token for meter %s" % (args.kind, row["meter"]), [row])
+
+
+def _run_key_change(args):
+    from host.vending import mgmt
+    station = open_station(args)
+    operator = operator_row(station, args, "supervisor")
+    result = mgmt.key_change(station, operator, args.meter, krn=args.krn, sgc=args.sgc, ti=args.ti, kt=args.kt,
+                             base_year=args.base_date, ken=args.ken)
+    for row in result["tokens"]:
+        row["formatted"] = token_digits(row["digits"])
+    note = ("enter them in order; the meter's next sale prints them again before its credit token"
+            + ("; rollover: the meter clears its TID memory" if result["rollover"] else ""))
+    return result, _token_text("key change for meter %s: KRN %d -> %d, base %d -> %d" % (
+        result["meter"], result["from"]["krn"], result["to"]["krn"], result["from"]["base_year"],
+        result["to"]["base_year"]), result["tokens"], note)
+
+
+def _run_test_token(args):
+    from host.vending import mgmt
+    station = open_station(args)
+    operator = operator_row(station, args, "clerk")
+    row = mgmt.test_token(station, operator, args.control, args.mfr, args.mfr_digits)
+    row["formatted"] = token_digits(row["digits"])
+    return row, _token_text("test token", [row])
+
+
+def register(vend):
+    _token(vend)
