@@ -12,9 +12,10 @@ ESP32 it stays in small ints. Each nibble sits in a 5-bit slot whose top bit rec
 the round's key bit (one OR per chunk per round), so the slot value directly indexes a
 table that applies the chosen S-box (or inverse) and then the permutation, giving the
 three output chunks. The decryption table (3 x 512 words, 6 KB) is a bytes literal in
-``tokens/sta_table.py``, which the viper core reads in place: on a meter it stays in
-flash. The plain core indexes an ``array('I')`` built on first use. The per-key data is
-96 small ints.
+``tokens/sta_table.py``, which the viper core (``tokens/sta_viper.py``, the only native
+code, in its own module so that this one compiles on any port) reads in place: on a
+meter it stays in flash. The plain core indexes an ``array('I')`` built on first use.
+The per-key data is 96 small ints.
 
 CPython fast path (vending host): the same idea with byte-sized slots (two nibbles and
 their two key bits, 10 bits) and tables of 64-bit ints, 8 look-ups per round. Built
@@ -197,80 +198,20 @@ def _core_plain(state, masks, table, nibbles):
     state[2] = top
 
 
-_core_native = None
-if sys.implementation.name == "micropython":
+def _native_core():
+    """The viper core of ``tokens/sta_viper.py``, or None where this port cannot run it:
+    not MicroPython, no native emitter (the module does not compile: SyntaxError), an
+    ``.mpy`` for another architecture (ValueError) or no such module (ImportError)."""
+    if sys.implementation.name != "micropython":
+        return None
     try:
-        import micropython
+        from tokens.sta_viper import core
+    except (ImportError, SyntaxError, ValueError):
+        return None
+    return core
 
-        @micropython.viper
-        def _core_viper(state: ptr32, masks: ptr32, table: ptr32, nibbles: ptr8):
-            """``_core_plain`` compiled to machine code; every value stays below 2^30."""
-            lo = int(state[0])
-            mid = int(state[1])
-            top = int(state[2])
-            c0 = 0
-            c1 = 0
-            c2 = 0
-            k = 0
-            while k < 30:
-                c0 |= nibbles[lo & 15] << k
-                lo >>= 4
-                k += 5
-            k = 0
-            while k < 25:
-                c1 |= nibbles[mid & 15] << k
-                mid >>= 4
-                c2 |= nibbles[top & 15] << k
-                top >>= 4
-                k += 5
-            c0 |= masks[0]
-            c1 |= masks[1]
-            c2 |= masks[2]
-            m = 3
-            while m < 51:
-                a = 0
-                b = 0
-                c = 0
-                base = 0
-                x = c0
-                while base < 512:  # chunk 0 is slots 0..5, chunk 1 6..10, chunk 2 11..15
-                    if base == 192:
-                        x = c1
-                    elif base == 352:
-                        x = c2
-                    i = base + (x & 31)
-                    a |= table[i]
-                    b |= table[i + 512]
-                    c |= table[i + 1024]
-                    x >>= 5
-                    base += 32
-                c0 = a | int(masks[m])
-                c1 = b | int(masks[m + 1])
-                c2 = c | int(masks[m + 2])
-                m += 3
-            lo = 0
-            mid = 0
-            top = 0
-            k = 0
-            while k < 24:
-                lo |= nibbles[16 + (c0 & 31)] << k
-                c0 >>= 5
-                k += 4
-            k = 0
-            while k < 20:
-                mid |= nibbles[16 + (c1 & 31)] << k
-                c1 >>= 5
-                top |= nibbles[16 + (c2 & 31)] << k
-                c2 >>= 5
-                k += 4
-            state[0] = lo
-            state[1] = mid
-            state[2] = top
 
-        _core_native = _core_viper
-    except (ImportError, SyntaxError, NameError):  # a port without the native emitter
-        _core_native = None
-
+_core_native = _native_core()
 _core = _core_native or _core_plain
 _state = array("I", bytes(12))  # scratch; the meter decodes one token at a time
 

@@ -46,41 +46,20 @@ def _copy_plain(dst, src, at, n):
     dst[:n] = memoryview(src)[at:at + n]
 
 
-_and_into = _and_into_plain
-_erase_into = _erase_plain
-_copy_from = _copy_plain
-if sys.implementation.name == "micropython":
-    try:
-        import micropython
+def _native():
+    """The three as machine code (``boards/sim/blockdev_viper.py``), or the plain ones
+    where this port cannot run it: not MicroPython, no native emitter (SyntaxError), an
+    ``.mpy`` for another architecture (ValueError) or no such module (ImportError)."""
+    if sys.implementation.name == "micropython":
+        try:
+            from boards.sim import blockdev_viper as v
+            return v.and_into, v.erase, v.copy_from
+        except (ImportError, SyntaxError, ValueError):
+            pass
+    return _and_into_plain, _erase_plain, _copy_plain
 
-        # The same three as machine code, with the offset as an argument (no slice
-        # object per call): every read, program and erase of every save runs here.
-        @micropython.viper
-        def _and_into_viper(dst: ptr8, at: int, src: ptr8, n: int):
-            i = 0
-            while i < n:
-                dst[at + i] = dst[at + i] & src[i]
-                i += 1
 
-        @micropython.viper
-        def _erase_viper(dst: ptr8, at: int, n: int):
-            i = 0
-            while i < n:
-                dst[at + i] = 0xFF
-                i += 1
-
-        @micropython.viper
-        def _copy_viper(dst: ptr8, src: ptr8, at: int, n: int):
-            i = 0
-            while i < n:
-                dst[i] = src[at + i]
-                i += 1
-
-        _and_into = _and_into_viper
-        _erase_into = _erase_viper
-        _copy_from = _copy_viper
-    except (ImportError, SyntaxError, NameError):  # a port without the native emitter
-        pass
+_and_into, _erase_into, _copy_from = _native()
 
 
 class _NorFlash:
