@@ -125,6 +125,22 @@ def test_unix_port_imports_the_compiled_token_codec(built, tmp_path):
     assert proc.stdout.strip().endswith("lib/tokens/errors.mpy")
 
 
+def test_esp32_bundle_decodes_sta_where_its_native_core_cannot_load(built, tmp_path):
+    """The ESP32 bundle ships the xtensawin STA core in its own module; on the Unix port
+    that .mpy does not load, and the plain core decodes the token (POS07 CTSA12)."""
+    report, _ = built
+    lib = os.path.join(report["bundle_dir"], "lib")
+    assert os.path.exists(os.path.join(lib, "tokens", "sta_viper.mpy"))
+    env = dict(os.environ, MICROPYPATH=lib + ":.frozen")
+    probe = ("from tokens import sta\nfrom tokens.decode import decode\n"
+             "t = decode('00810499009609329644', bytes.fromhex('87f3ecbb2e46b48f'), 'sta')\n"
+             "print(sta._core is sta._core_plain, '%016x' % t.block)\n")
+    proc = subprocess.run([micropython(), "-X", "heapsize=200K", "-c", probe],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True", "0501fc0cfffff4b6"]
+
+
 def test_native_code_follows_the_arch_bytecode_runs_anywhere(tmp_path):
     """The ESP32 bundle's native modules are xtensawin: the Unix port refuses those but
     runs its bytecode modules; an x64 build of the same sources runs entirely."""

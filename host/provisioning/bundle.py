@@ -18,9 +18,10 @@ the report. Bytecode ``.mpy`` files (mpy-cross 1.29, mpy v6.3) are
 architecture-independent: the same files run on the Unix port and an ESP32 running
 MicroPython 1.29 (docs/micropython.md section 9).
 
-Architecture: modules with ``@micropython.native``/``viper`` code (the STA core in
-``tokens/sta.py``) compile to machine code only for one architecture, and mpy-cross
-refuses them without ``-march``. Each board names its target (``BOARD_ARCH``:
+Architecture: modules with ``@micropython.native``/``viper`` code (``*_viper.py``: the
+STA core in ``tokens/sta_viper.py``) compile to machine code only for one architecture,
+and mpy-cross refuses them without ``-march``; on a device that cannot load them the
+plain code beside them runs (tests/test_native_fallback.py). Each board names its target (``BOARD_ARCH``:
 ESP32 = ``xtensawin``, the simulator on the 64-bit Unix port = ``x64``); the bytecode
 modules stay architecture-independent whatever ``-march`` says.
 
