@@ -1,13 +1,22 @@
-"""The firmware's heap in ``prepay sim``: the live peak and the smallest heap it runs in.
+"""The firmware's heap in ``prepay sim``, per runtime: the live heap and the smallest heap
+every larger one of which runs the story.
 
 Story: bench_sim.py's, for 30 days (the TOU meter, one token, an hourly household
-profile). The *live* peak is the heap in use after a collection at each wake-up (what
-``prepay sim`` reports); the *smallest heap* is found by bisection on ``-X heapsize``
-(2 KB steps), so it also pays for garbage between collections and for fragmentation: it
-is what a board must have. Both on the 64-bit Unix port; an ESP32 (32-bit) needs less
-for the same objects. Prints numbers only.
+profile). Runtimes: ``stock`` (the PyPI 64-bit port, modules from ROMFS), ``frozen64`` and
+``frozen32`` (MicroPython built with the firmware frozen in; frozen32 has the ESP32's
+32-bit width). The *live* heap is what is in use after a collection at each wake-up
+(``prepay sim``'s figure); ``board`` is the simulator's own share of it.
+
+A run in a given ``-X heapsize`` passes only if it finishes in TIME_LIMIT_S, with no
+MemoryError, no task crash (the firmware survives a crashed task by restarting it:
+that is a failure here) and with the registers of a run in a large heap. Sizes are tried
+from TOP_K down in STEP_K steps until the first failure; the smallest reliable heap is
+the last size that passed, so every size from it to TOP_K has passed. Prints numbers.
+
+    python bench/bench_heap.py [RUNTIME ...]
 """
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -16,31 +25,72 @@ from bench_sim import run  # noqa: E402
 from host.errors import UserError  # noqa: E402
 
 DAYS = 30
+TOP_K = 200
+STEP_K = 2
+BOTTOM_K = 32
+ROOMY = "2M"
+TIME_LIMIT_S = 120   # the 30-day story takes 3-10 s; a small heap can loop restarting tasks
+RUNTIMES = ("stock", "frozen64", "frozen32")
 
 
-def runs_in(heap_k):
+class TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TimeLimit()
+
+
+def registers(status):
+    return {k: status[k] for k in ("credit_micro", "import_milli", "books")}
+
+
+def failure(runtime, heap_k, expected):
+    """Why the story fails in ``heap_k`` KB, or None when it passes."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIME_LIMIT_S)
     try:
-        run(DAYS, False, "%dK" % heap_k)
-    except UserError:         # the firmware ran out of heap (a MemoryError, or a crash
-        return False          # after one: prepay sim's SimError is a UserError too)
-        return False
-    return True
+        status = run(DAYS, False, "%dK" % heap_k, runtime)[1]
+    except TimeLimit:
+        return "over the %d s time limit" % TIME_LIMIT_S
+    except UserError as exc:    # a MemoryError ends prepay sim with one line
+        return str(exc).splitlines()[0]
+    finally:
+        signal.alarm(0)
+    if status["crashes"]:
+        return "%d task crash(es)" % status["crashes"]
+    if registers(status) != expected:
+        return "registers differ from the roomy run: %r" % registers(status)
+    return None
 
 
-def main():
-    info = run(DAYS, True)[1]["sim"]
-    lo, hi = 64, 200          # lo fails (or is the goal), hi runs
-    while hi - lo > 2:
-        mid = (lo + hi) // 2
-        if runs_in(mid):
-            hi = mid
-        else:
-            lo = mid
-    print("prepay sim, %d-day household story, ROMFS modules, 64-bit Unix port" % DAYS)
-    print("live heap after boot   %7d B" % info["heap_boot"])
-    print("live heap peak         %7d B" % info["heap_peak"])
-    print("smallest -X heapsize   %7d KB (runs in %dK, not in %dK)" % (hi, hi, lo))
+def smallest_reliable(runtime, expected):
+    """(smallest KB from which every size up to TOP_K passed, first failing KB, why)."""
+    heap_k = TOP_K
+    while heap_k >= BOTTOM_K:
+        why = failure(runtime, heap_k, expected)
+        if why is not None:
+            return heap_k + STEP_K, heap_k, why
+        heap_k -= STEP_K
+    return BOTTOM_K, None, None
+
+
+def main(runtimes):
+    for runtime in runtimes:
+        wall, status, _ = run(DAYS, True, ROOMY, runtime)
+        info = status["sim"]
+        if status["crashes"]:
+            print("%s: %d task crash(es) even in %s; no figures" % (runtime, status["crashes"],
+                                                                    ROOMY))
+            continue
+        smallest, failed, why = smallest_reliable(runtime, registers(status))
+        print("%-9s %d-day household story: live heap after boot %6d B, peak %6d B "
+              "(board %d B); every -X heapsize from %dK to %dK passes" % (
+                  runtime, DAYS, info["heap_boot"], info["heap_peak"],
+                  info.get("heap_board", 0), smallest, TOP_K))
+        if failed is not None:
+            print("%-9s   %dK fails: %s" % ("", failed, why[:200]))
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or RUNTIMES)

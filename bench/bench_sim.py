@@ -35,7 +35,7 @@ def script(days, profile_path):
                       "load profile " + profile_path, "advance %dd" % days, "status"])
 
 
-def run(days, heap_stats, heap="200K"):
+def run(days, heap_stats, heap="200K", runtime="stock"):
     state = tempfile.mkdtemp(prefix="bench-sim-")
     profile = os.path.join(state, "household.csv")
     with open(profile, "w") as f:
@@ -46,9 +46,14 @@ def run(days, heap_stats, heap="200K"):
         json.dump(cfg, f)
     commands = parse(script(days, profile), state)
     sim = Sim(state, heap=heap, heap_mode="step" if heap_stats else "off",
-              out=open(os.devnull, "w"))
+              out=open(os.devnull, "w"), runtime=runtime)
     t0 = time.perf_counter()
-    run_script(sim, commands, open(os.devnull, "w"))
+    try:
+        run_script(sim, commands, open(os.devnull, "w"))
+    except BaseException:       # a failed or interrupted run leaves no meter process
+        if sim.meter is not None:
+            sim.meter.kill()
+        raise
     wall = time.perf_counter() - t0
     status = sim.last_status
     sim.finish()

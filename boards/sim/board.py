@@ -356,4 +356,10 @@ def build_board(board_config=None):
     if board_config.get("name", "sim") != "sim":
         raise ValueError("board.name: this is the sim board, the configuration asks for %r"
                          % board_config.get("name"))
-    return SimBoard(board_config)
+    import gc
+    gc.collect()
+    before = gc.mem_alloc()
+    board = SimBoard(board_config)
+    gc.collect()
+    board.heap_own = gc.mem_alloc() - before    # the simulator's share, said apart
+    return board

@@ -14,7 +14,9 @@ reply is ``{"cut": true, ...}`` and the process waits to be killed: the power is
 Heap: with ``PREPAY_SIM_HEAP=step`` the heap is collected after every wake-up and the
 live heap recorded; ``heap_peak`` is the largest, ``heap_boot`` the live heap after
 boot. Garbage a step makes and drops is not in the figure: the proof that a budget is
-enough is a run under ``-X heapsize`` of that size.
+enough is a run under ``-X heapsize`` of that size. ``heap_board`` is the simulator's own
+share of it: the board's parts, its flash device and LittleFS mount, as built. Replies are
+streamed (``json.dump`` to stdout), so a status reply needs no string of its size.
 """
 import asyncio
 import gc
@@ -94,12 +96,16 @@ class Driver:
         data["writes"] = b.flash.writes
         if self.cut():
             data["cut"] = True
-        sys.stdout.write("@@" + json.dumps(data) + "\n")
+        out = sys.stdout        # streamed: no reply-sized string on the meter's heap
+        out.write("@@")
+        json.dump(data, out)
+        out.write("\n")
 
     def sim_info(self):
         b = self.board
         return {"measures": "power" if b.metering is not None else "flow",
                 "heap_peak": self.heap_peak, "heap_boot": self.heap_boot,
+                "heap_board": b.heap_own,
                 "steps": self.steps, "wakeups": self.clock.wakeups,
                 "flash_writes": b.flash.writes, "redraws": b.display.redraws,
                 "board_display": list(b.display.lines), "leds": b.leds.on,

@@ -3,6 +3,11 @@ then ``main.py``, from the firmware bundle's root (``PREPAY_SIM_ROOT`` or the fi
 argument). ``host/sim/power.py`` mounts the modules as ROMFS first; from files:
 
     MICROPYPATH=<bundle>/lib:.frozen micropython -X heapsize=200K -m boards.sim.power_on <bundle>
+
+Without a root, ``boot.py`` and ``main.py`` are the ones frozen into the firmware image
+(``prepay firmware build``), as an ESP32 runs its frozen ones:
+
+    MICROPYPATH=.frozen <frozen build>/micropython -X heapsize=64K -m boards.sim.power_on
 """
 import os
 import sys
@@ -30,10 +35,14 @@ def power_gone():
     return True
 
 
-root = os.getenv("PREPAY_SIM_ROOT") or (sys.argv[1] if len(sys.argv) > 1 else ".")
+root = os.getenv("PREPAY_SIM_ROOT") or (sys.argv[1] if len(sys.argv) > 1 else None)
 try:
-    run(root + "/boot.py")
-    run(root + "/main.py")
+    if root is None:        # frozen: importing them runs them, in flash, in place
+        __import__("boot")
+        __import__("main")
+    else:
+        run(root + "/boot.py")
+        run(root + "/main.py")
 except Exception:  # noqa: BLE001 - re-raised unless the power is gone
     if not power_gone():
         raise

@@ -18,6 +18,7 @@ COMMANDS = [
     ("vend", "host.cli.vend", "vending station: customers, meters, keys, sales, receipts, reports"),
     ("sim", "host.cli.sim", "the simulated meter: the firmware on the MicroPython Unix port"),
     ("provision", "host.cli.provision", "build the firmware bundle a meter is flashed with"),
+    ("firmware", "host.cli.firmware", "build MicroPython with the firmware frozen in"),
 ]
 
 

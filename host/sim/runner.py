@@ -15,7 +15,7 @@ import sys
 import time
 
 from host.errors import UserError
-from host.provisioning.bundle import micropython_command
+from host.firmware.build import runtime_command
 from host.sim.bundle import REPO, firmware_bundle
 from host.sim.script import ScriptError, meter_seconds
 
@@ -66,7 +66,6 @@ class Meter:
         world = sim.world
         env = dict(os.environ)
         env.update({
-            "MICROPYPATH": os.path.join(sim.bundle, "lib") + ":.frozen",
             "PREPAY_SIM_TIME": str(world.rtc_s),
             "PREPAY_SIM_RTC_VALID": "1",
             "PREPAY_SIM_SWITCH": world.switch,
@@ -78,12 +77,20 @@ class Meter:
             env["PREPAY_SIM_CUT"] = str(sim.cut_after_left())
         else:
             env.pop("PREPAY_SIM_CUT", None)
-        if sim.romfs:
+        for name in ("PREPAY_SIM_ROOT", "PREPAY_SIM_FLASH", "PREPAY_SIM_ROMFS"):
+            env.pop(name, None)     # set by host.sim.power for its own child only
+        if sim.bundle is None:      # a frozen build: boot.py, main.py and every module in it
+            env["MICROPYPATH"] = ".frozen"
+            command = [sim.micropython, "-X", "heapsize=" + sim.heap, "-m",
+                       "boards.sim.power_on"]
+        elif sim.romfs:
+            env["MICROPYPATH"] = os.path.join(sim.bundle, "lib") + ":.frozen"
+            env["PYTHONPATH"] = REPO
             command = [sys.executable, "-m", "host.sim.power",
                        os.path.join(os.path.dirname(sim.bundle), "lib.romfs"), sim.bundle,
                        sim.heap]
-            env["PYTHONPATH"] = REPO
         else:
+            env["MICROPYPATH"] = os.path.join(sim.bundle, "lib") + ":.frozen"
             command = [sim.micropython, "-X", "heapsize=" + sim.heap, "-m",
                        "boards.sim.power_on", sim.bundle]
         self.proc = subprocess.Popen(
@@ -157,9 +164,14 @@ class Meter:
 
 
 class Sim:
+    """``runtime``: ``stock`` (the PyPI Unix port running the bundle, from ROMFS or, with
+    ``romfs=False``, from files) or a frozen build (``host/firmware``: the firmware in
+    the binary, the flash through the board's file-backed device)."""
+
     def __init__(self, state_dir, heap=DEFAULT_HEAP, cut_after=None, heap_mode="step",
-                 out=None, verbose=False, romfs=True):
+                 out=None, verbose=False, romfs=True, runtime="stock"):
         self.state_dir = state_dir
+        self.runtime = runtime
         self.romfs = romfs
         self.heap = heap
         self.cut_after = cut_after
@@ -167,8 +179,8 @@ class Sim:
         self.out = out or sys.stdout
         self.verbose = verbose
         self.world = World(state_dir)
-        self.bundle = firmware_bundle()
-        self.micropython = micropython_command()
+        self.bundle = firmware_bundle() if runtime == "stock" else None
+        self.micropython = runtime_command(runtime)
         self.meter = None
         self.writes_before = 0     # block writes of earlier power-ons (for the cut budget)
         self.last_writes = 0
