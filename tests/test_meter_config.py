@@ -31,6 +31,18 @@ def test_config_errors_name_the_field():
     assert error_of({"supply": {"load_limit": {"hold": 10}}}) \
         .startswith("supply.load_limit.hold: unknown field")
     assert error_of({"ml_per_pulse": 10}).startswith("ml_per_pulse: only for water and gas")
+    assert error_of({"supply": {"load_limit": {"lockout_s": -1}}}) \
+        .startswith("supply.load_limit.lockout_s: must be >= 0")
+    assert error_of({"supply": {"unbalance": {"lockout_s": "1h"}}}) \
+        .startswith("supply.unbalance.lockout_s: must be an integer")
+
+
+def test_a_lockout_times_out_after_half_an_hour_unless_configured():
+    cfg = validate({})
+    assert cfg["supply"]["load_limit"]["lockout_s"] == 1800
+    assert cfg["supply"]["unbalance"]["lockout_s"] == 1800
+    cfg = validate({"supply": {"load_limit": {"lockout_s": 0}}})
+    assert cfg["supply"]["load_limit"]["lockout_s"] == 0          # only the button
 
 
 def test_tariff_errors_name_the_table_and_entry():

@@ -242,6 +242,36 @@ def test_ready_and_friendly_notices():
     assert d.render(4)[0].rstrip() == "Friendly credit"
 
 
+def test_every_reason_the_supply_is_held_has_a_screen():
+    for reason in ("overload", "overload_lockout", "unbalance", "unbalance_lockout",
+                   "low_battery", "magnet", "tilt", "leak", "over_flow", "manual_off",
+                   "tamper_cover", "tamper_reverse"):
+        line1, line2 = messages.supply_screen(reason)
+        assert is_line(line1) and is_line(line2) and line1.strip() and line2.strip()
+    assert messages.supply_screen("tamper_magnet")[0].rstrip() == "Tamper: magnet"
+    for reason in ("credit", "credit_exhausted", "friendly", "await_confirm"):
+        assert messages.supply_screen(reason) is None        # the credit screens say it
+    assert messages.alarm_screen("low_battery")[0].rstrip() == "Battery low"
+    assert messages.alarm_screen("leak")[0].rstrip() == "Leak suspected"
+    assert messages.alarm_screen("low1") is None
+
+
+def test_the_display_says_why_the_supply_is_off_and_lights_the_alarm():
+    d = Display()
+    d.set_default("Credit  109.9kWh")
+    d.set_status(supply="off", reason="overload_lockout", credit_state="normal",
+                 alarm="overload_lockout")
+    assert d.render(0)[2]["alarm"] is True
+    assert [d.render(t)[0].rstrip() for t in (0, 4)] == ["Credit  109.9kWh", "Overload: reduce"]
+    assert d.render(4)[1].rstrip() == "load, press btn"
+    d.set_status(supply="ready", reason="over_flow", alarm="over_flow")
+    assert d.render(4)[0].rstrip() == "Flow too high"
+    d.set_status(supply="on", reason="credit", alarm="low_battery")   # alarm only
+    assert d.render(4)[0].rstrip() == "Battery low" and d.render(4)[2]["alarm"] is True
+    d.set_status(supply="on", reason="credit", alarm=None)
+    assert d.render(4)[0].rstrip() == "Credit  109.9kWh" and d.render(4)[2]["alarm"] is False
+
+
 def test_board_args_and_text_form():
     d = Display()
     d.set_default("Credit   40.0kWh")

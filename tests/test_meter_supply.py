@@ -124,7 +124,7 @@ def test_keep_supply_override_for_a_period():
 def test_load_limit_trips_retries_and_locks_out():
     cfg = electricity(supply={"load_limit": {"limit_w": 3000, "hold_s": 10,
                                              "reconnect_s": 30, "max_trips": 3,
-                                             "window_s": 600}})
+                                             "window_s": 600, "lockout_s": 0}})
     t = at(2025, 3, 10, 8)
     m, _ = new_meter(cfg, t, credit_micro=100 * UNIT)
     assert m.sample(t + 5, 5000, 0, 3600) == ("on", "credit")    # over, but not for 10 s
@@ -139,10 +139,91 @@ def test_load_limit_trips_retries_and_locks_out():
     assert m.tick(t + 7200) == ("off", "overload_lockout")       # stays out
     assert len(m.events.find("load")) >= 3
     assert m.clear_load_lockout(t + 7300) == ("on", "credit")
+    assert m.events.find("load", "load_lockout_cleared")[-1][4] == 2    # the technician
     # SetMaximumPowerLimit raises the limit: 3.6 kW is fine now
     assert m.set_max_power(t + 7300, 5000) == "accepted"
     m.sample(t + 7310, 10000, 0, 3600)
     assert m.sample(t + 7400, 90000, 0, 3600) == ("on", "credit")
+
+
+def lockout_meter(lockout_s=0, limit_w=3000, t=None, store=None):
+    """A meter locked out by three 3.6 kW trips in 105 s (3 kW limit); returns it, the
+    store and the time of the lockout."""
+    cfg = electricity(supply={"load_limit": {"limit_w": limit_w, "hold_s": 10,
+                                             "reconnect_s": 30, "max_trips": 3,
+                                             "window_s": 600, "lockout_s": lockout_s}})
+    t = t or at(2025, 3, 10, 8)
+    m, store = new_meter(cfg, t, store, credit_micro=100 * UNIT)
+    for start in (t, t + 45, t + 90):
+        m.sample(start + 5, 5000, 0, 3600)
+        m.sample(start + 15, 10000, 0, 3600)
+        m.tick(start + 45)
+    assert m.state() == ("off", "overload_lockout")
+    return m, store, t + 105
+
+
+def test_a_lockout_ends_at_the_button_once_the_load_is_reduced():
+    m, store, locked = lockout_meter()
+    assert m.tick(locked + 86400) == ("off", "overload_lockout")     # no timeout: waits
+    assert m.alarm() == "overload_lockout"
+    assert m.next_boundary(locked + 86400) == at(2025, 3, 12)       # only midnight ahead
+    assert m.press(locked + 86500) == ("on", "credit")
+    assert m.events.find("load", "load_lockout_cleared")[-1][4] == 0     # by the button
+    assert store.load("meter")["load"]["lockout"] is False         # saved with the press
+    # the load was reduced: it stays on
+    assert m.sample(locked + 86600, 27778, 0, 1000) == ("on", "credit")
+    assert m.sample(locked + 90000, 943889, 0, 1000) == ("on", "credit")
+    assert m.alarm() is None
+
+
+def test_a_press_with_the_load_still_too_high_trips_again():
+    m, _, locked = lockout_meter()
+    t = locked + 600
+    assert m.press(t) == ("on", "credit")                  # the trips are counted afresh
+    m.sample(t + 5, 5000, 0, 3600)
+    assert m.next_boundary(t + 5) == t + 15                # the hold time ends then
+    assert m.sample(t + 15, 10000, 0, 3600) == ("off", "overload")
+    assert m.next_boundary(t + 15) == t + 45               # the retry
+    assert m.tick(t + 45) == ("on", "credit")
+
+
+def test_a_lockout_times_out_by_itself_and_the_timeout_survives_a_power_cut():
+    m, store, locked = lockout_meter(lockout_s=1800)
+    assert m.next_boundary(locked) == locked + 1800
+    m.power_fail(locked + 600)
+    back, _ = new_meter(m.cfg, locked + 1200, store)        # power returns 20 min later
+    assert back.state() == ("off", "overload_lockout")
+    assert back.next_boundary(locked + 1200) == locked + 1800
+    assert back.tick(locked + 1799) == ("off", "overload_lockout")
+    assert back.tick(locked + 1800) == ("on", "credit")
+    assert back.events.find("load", "lockout_timeout")
+    assert store.load("meter")["load"]["trips"] == []
+    # a cut spanning the timeout: the supply is back at power-up
+    m2, store2, locked2 = lockout_meter(lockout_s=1800)
+    m2.power_fail(locked2 + 1)
+    assert new_meter(m2.cfg, locked2 + 7200, store2)[0].state() == ("on", "credit")
+
+
+def test_a_new_power_limit_token_ends_the_lockout_at_once():
+    m, store, locked = lockout_meter()
+    assert m.set_max_power(locked + 60, 5000) == "accepted"
+    assert m.state() == ("on", "credit")
+    assert m.events.find("load", "load_lockout_cleared")[-1][4] == 1     # by a token
+    assert store.load("meter")["sup"]["state"] == "on"
+    assert m.sample(locked + 120, 60000, 0, 3600) == ("on", "credit")   # under 5 kW
+
+
+def test_an_unbalance_lockout_ends_at_the_button():
+    cfg = electricity(supply={"unbalance": {"limit_w": 2000, "hold_s": 10, "max_trips": 1,
+                                            "lockout_s": 0}})
+    t = at(2025, 3, 10, 8)
+    m, _ = new_meter(cfg, t, credit_micro=100 * UNIT)
+    m.sample(t + 5, 1000, 0, 4000, [3000, 500, 500])
+    assert m.sample(t + 20, 1000, 0, 4000, [3000, 500, 500]) == ("off", "unbalance_lockout")
+    assert m.alarm() == "unbalance_lockout"
+    assert m.tick(t + 86400) == ("off", "unbalance_lockout")
+    assert m.press(t + 86401) == ("on", "credit")
+    assert m.events.find("load", "unbalance_lockout_cleared")
 
 
 def test_low_power_limit_instead_of_a_cut():
@@ -236,3 +317,132 @@ def test_reverse_energy_is_kept_apart_flagged_and_never_credited():
     assert m.balance_micro() == 10 * UNIT - 200000
     assert "reverse" in tot["tampers"]
     assert m.topup(t + 3601, UNIT) == "tamper"                   # default policy
+
+
+# ------------------------------------------------------------ every way the supply is held off
+def reopen(m, t):
+    """The customer's double press where a valve waits READY; returns the decision."""
+    if m.state()[0] == "ready":
+        m.press(t)
+        return m.press(t + 1)
+    return m.state()
+
+
+def restarted(m, store, t):
+    """The meter after a power cut at t (nothing saved at the cut: what it held is what
+    it had saved)."""
+    return new_meter(m.cfg, t, store)[0]
+
+
+def leak_fill(m, t):
+    for i in range(1, 37):                                  # 6 L/h for 6 hours
+        m.pulses(t + i * 600, 1)
+    return t + 36 * 600
+
+
+def overflow(m, t):
+    reopen(m, t)
+    m.pulses(t + 60, 10)                                     # 6000 L/h over 3000
+    return t + 60
+
+
+def overload(m, t, trips):
+    for i in range(trips):
+        start = t + i * 45
+        m.sample(start + 5, 5000, 0, 3600)
+        m.sample(start + 15, 10000, 0, 3600)
+        if i < trips - 1:
+            m.tick(start + 45)
+    return t + (trips - 1) * 45 + 15
+
+
+def unbalance(m, t, trips):
+    for i in range(trips):
+        start = t + i * 45
+        m.sample(start + 5, 1000, 0, 2000, [3000, 500, 500])
+        m.sample(start + 15, 1000, 0, 2000, [3000, 500, 500])
+        if i < trips - 1:
+            m.tick(start + 45)
+    return t + (trips - 1) * 45 + 15
+
+
+LIMITS = {"load_limit": {"limit_w": 3000, "max_trips": 2, "lockout_s": 0},
+          "unbalance": {"limit_w": 2000, "max_trips": 2, "lockout_s": 0}}
+GAS = dict(gas_config(), supply={"valve": {"max_flow_lph": 3000}})
+
+# (what, configuration, cause(m, t) -> time, (state, reason), way out(m, t) -> decision)
+HELD_OFF = (
+    ("credit", electricity(), lambda m, t: m.tick(t) and t, ("off", "credit_exhausted"),
+     lambda m, t: m.topup(t, UNIT) and m.state()),
+    ("technician", electricity(), lambda m, t: m.manual(t, "off") and t, ("off", "manual_off"),
+     lambda m, t: m.manual(t, None)),
+    ("tamper", electricity(supply={"tamper": {"disconnect": True}}),
+     lambda m, t: m.tamper(t, "cover") and t, ("off", "tamper_cover"),
+     lambda m, t: m.clear_tamper(t)),
+    ("battery", GAS, lambda m, t: m.battery(t, True) and t, ("off", "low_battery"),
+     lambda m, t: m.battery(t, False) and reopen(m, t + 1)),
+    ("magnet", water_config(), lambda m, t: m.tamper(t, "magnet") and t, ("off", "magnet"),
+     lambda m, t: m.clear_tamper(t)),
+    ("tilt", GAS, lambda m, t: m.tamper(t, "tilt") and t, ("off", "tilt"),
+     lambda m, t: m.clear_tamper(t) and reopen(m, t + 1)),
+    ("leak", water_config(valve={"close_on_leak": True}), leak_fill, ("off", "leak"),
+     lambda m, t: m.press(t)),
+    ("gas flow", GAS, overflow, ("ready", "over_flow"), reopen),
+    ("overload", electricity(supply=LIMITS), lambda m, t: overload(m, t, 1),
+     ("off", "overload"), lambda m, t: m.tick(t + 30)),
+    ("overload lockout", electricity(supply=LIMITS), lambda m, t: overload(m, t, 2),
+     ("off", "overload_lockout"), lambda m, t: m.press(t)),
+    ("unbalance", electricity(supply=LIMITS), lambda m, t: unbalance(m, t, 1),
+     ("off", "unbalance"), lambda m, t: m.tick(t + 30)),
+    ("unbalance lockout", electricity(supply=LIMITS), lambda m, t: unbalance(m, t, 2),
+     ("off", "unbalance_lockout"), lambda m, t: m.press(t)),
+    ("READY", gas_config(), lambda m, t: m.clear_credit(t) and m.topup(t, UNIT) and t,
+     ("ready", "await_confirm"), reopen),
+)
+
+
+def test_every_reason_the_supply_is_held_off_survives_a_cut_is_shown_and_has_a_way_out():
+    from meter import messages
+    t0 = at(2025, 3, 10, 8)
+    for what, cfg, cause, held, way_out in HELD_OFF:
+        m, store = new_meter(cfg, t0, credit_micro=0 if what == "credit" else 50 * UNIT)
+        reopen(m, t0)
+        t = cause(m, t0 + 10)
+        assert m.state() == held, (what, m.state())
+        m.power_fail(t + 1)
+        m = restarted(m, store, t + 2)                       # held through a power cut
+        assert m.state() == held, (what, m.state())
+        alarm = m.alarm()
+        if what in ("credit", "READY"):
+            screen = messages.credit_state_screen("ready" if what == "READY" else alarm)
+        else:
+            assert alarm == held[1], (what, alarm)
+            screen = messages.supply_screen(alarm)
+        assert screen is not None and screen[0].strip(), what
+        assert way_out(m, t + 3)[0] == "on", (what, m.state())
+        assert m.alarm() is None, (what, m.alarm())
+        assert restarted(m, store, t + 5).state()[0] == "on", what    # and that was saved
+
+
+def test_a_low_battery_valve_shows_why_and_a_replaced_battery_opens_it():
+    t = at(2025, 3, 10, 8)
+    m, store = new_meter(gas_config(), t, credit_micro=50 * UNIT)
+    reopen(m, t)
+    assert m.battery(t + 10, True) == ("off", "low_battery")
+    assert m.alarm() == "low_battery"
+    assert m.events.find("alarm", "battery_low")
+    # an electricity meter keeps its supply but still says so
+    e, _ = new_meter(electricity(), t, credit_micro=50 * UNIT)
+    assert e.battery(t + 10, True) == ("on", "credit") and e.alarm() == "low_battery"
+
+
+def test_a_leak_that_closed_the_valve_stays_closed_until_the_button():
+    t = at(2025, 3, 10)
+    m, store = new_meter(water_config(valve={"close_on_leak": True}), t,
+                         credit_micro=10 * UNIT)
+    t = leak_fill(m, t)
+    assert m.state() == ("off", "leak") and m.alarm() == "leak"
+    assert m.tick(t + 5 * 3600) == ("off", "leak")      # closed hours prove nothing
+    assert m.press(t + 5 * 3600 + 1) == ("on", "credit")
+    assert m.events.find("leak", "cleared_button")
+    assert store.load("meter")["leak"]["leak"] is None

@@ -10,7 +10,8 @@ from meter.acceptance import TokenAcceptor
 from meter.core import Meter
 from meter.store import Store
 
-LOW_BATTERY_PERCENT = 20
+LOW_BATTERY_PERCENT = 20      # below: low (a valve closes, see the core's supply rules)
+BATTERY_OK_PERCENT = 30       # at or above: replaced or recharged (no flapping between)
 SAMPLE_MS = 1000          # a board without ``sample_ms`` is read every second
 FAST_SAMPLE_MS = 1000     # while a load limit is being timed
 MONTHS = ("", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12")
@@ -61,7 +62,8 @@ class App:
         self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor)
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
-        self.battery_low = False
+        self.battery_low = self.meter.sup["battery_low"]   # as saved: a battery
+        # replaced while the meter was unpowered is seen at the first scan
         self.want = None          # the core's last decision (state, reason)
         self.crashes = 0
         self.sample_ms = getattr(board, "sample_ms", SAMPLE_MS)
@@ -75,7 +77,7 @@ class App:
         """Read the metering into the core and act on its decision; returns the ms
         until the next reading is due."""
         self.apply(self.read_metering(now))
-        return self.next_sample_ms()
+        return self.next_sample_ms(now)
 
     def read_metering(self, now):
         """What the metering chip or the pulse counter measured since the last reading,
@@ -91,16 +93,21 @@ class App:
             return m.pulses(now, b.pulse_input.take_count())
         return m.tick(now)
 
-    def next_sample_ms(self):
+    def next_sample_ms(self, now):
         """The board's interval, shortened so that the core sees the moment credit
-        crosses an alarm level or the disconnect level, and while a load limit is timed."""
+        crosses an alarm level or the disconnect level, every second while a load limit
+        is timed, and the instant of the next boundary the core knows in advance
+        (friendly window, tariff switch, midnight, retry, lockout timeout...)."""
         m = self.meter
         interval = self.sample_ms
+        boundary = m.next_boundary(now)
+        if boundary is not None and boundary > now:
+            interval = min(interval, (boundary - now) * 1000)
         state, reason = m.state()
         chip = self.board.metering
         power = m.reg["power"] if chip is None or chip.power_mw is None else chip.power_mw // 1000
         limit = m.cfg["supply"]["load_limit"]["limit_w"]
-        if reason in ("overload", "unbalance") or (limit and power > limit):
+        if limit and power > limit:
             return min(interval, FAST_SAMPLE_MS)
         if state not in ("on", "limited"):
             return interval
@@ -138,7 +145,8 @@ class App:
             self.apply(m.press(now))
         for name in b.tamper.take_triggered():
             self.apply(m.tamper(now, name))
-        low = b.battery.percent() < LOW_BATTERY_PERCENT
+        pct = b.battery.percent()
+        low = pct < LOW_BATTERY_PERCENT or (self.battery_low and pct < BATTERY_OK_PERCENT)
         if low != self.battery_low:
             self.battery_low = low
             self.apply(m.battery(now, low))
@@ -210,7 +218,7 @@ class App:
             "power": t["power"],
             "supply": state, "supply_reason": reason,
             "switch": self.board.supply.state(),
-            "alarm": None if m.credit_state == "normal" else m.credit_state,
+            "alarm": m.alarm(),
             "credit_state": m.credit_state,
             "buzzer": self.board.buzzer.sounding,
             "display": [frame[0], frame[1]],

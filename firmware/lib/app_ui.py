@@ -154,7 +154,8 @@ class Ui:
         m = self.meter
         state, reason = m.state()
         self.display.set_status(supply=state, reason=reason, credit_state=m.credit_state,
-                                tamper=bool(m.sup["tampers"]), lockout=lockout_s > 0)
+                                tamper=bool(m.sup["tampers"]), lockout=lockout_s > 0,
+                                alarm=m.alarm())
         power = m.reg["power"]
         self.display.set_default(
             messages.label_value("Credit", self.credit_text(m.balance_micro())),

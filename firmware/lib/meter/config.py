@@ -183,13 +183,17 @@ def _friendly(f, path):
 
 
 def _trip(d, path, default_limit):
+    """Load or unbalance limit. A lockout ends by the customer's button, a new limit
+    token, or by itself after ``lockout_s`` (0: only the button or the token)."""
     d = d or {}
-    _check_keys(d, ("limit_w", "hold_s", "reconnect_s", "max_trips", "window_s"), path)
+    _check_keys(d, ("limit_w", "hold_s", "reconnect_s", "max_trips", "window_s",
+                    "lockout_s"), path)
     return {"limit_w": _int(d, "limit_w", path, default_limit, 0),
             "hold_s": _int(d, "hold_s", path, 10, 0),
             "reconnect_s": _int(d, "reconnect_s", path, 30, 0),
             "max_trips": _int(d, "max_trips", path, 5, 1),
-            "window_s": _int(d, "window_s", path, 1800, 1)}
+            "window_s": _int(d, "window_s", path, 1800, 1),
+            "lockout_s": _int(d, "lockout_s", path, 1800, 0, 7 * 86400)}
 
 
 def _level(d, path):

@@ -9,7 +9,7 @@ apply. See firmware/README.md for units, records and the save rules.
 import sys
 
 from meter import civil, credit, leak, supply, trip
-from meter.daytype import in_friendly
+from meter.daytype import in_friendly, next_friendly_edge
 from meter.events import EventLog
 from meter.tariff import Tariff
 
@@ -18,6 +18,9 @@ CLOCK_BACK_TOLERANCE_S = 60
 # ClearCredit register numbers (STS class 2 subclass 1)
 REGISTER_OF_UTILITY = {"electricity": 0, "water": 1, "gas": 2, "time": 3}
 CLEAR_ALL = 0xFFFF
+# supply reasons that are no alarm: the credit rules at work (the credit state says the rest)
+CREDIT_REASONS = ("credit", "credit_exhausted", "credit_power_limit", "friendly",
+                  "keep_supply", "manual_on", "await_confirm", "commissioned")
 
 
 def validate_config(raw):
@@ -147,11 +150,19 @@ class Meter:
         return self._finish(now)
 
     def press(self, now):
-        """The customer button (two presses within 30 s confirm a READY supply)."""
+        """The customer button: two presses within 30 s confirm a READY supply; a press
+        ends a load or unbalance lockout (the customer has reduced the load: if not, the
+        limit trips again) and a valve closure for a leak (the leak is fixed)."""
         self._run(now, 0, 0)
         if supply.press(self.sup, now):
             self.events.add(now, "supply", "customer_confirmed")
-        return self._finish(now)
+        ended = self._end_lockouts(now, "button")
+        if self.sup["leak"] and self.cfg["supply"]["valve"]["close_on_leak"]:
+            leak.clear(self.leak)
+            self.sup["leak"] = None
+            self.events.add(now, "leak", "cleared_button")
+            ended = True
+        return self._finish(now, force_save=ended)
 
     def power_fail(self, now):
         """The board's power-fail signal: bring everything up to date and save now."""
@@ -209,11 +220,24 @@ class Meter:
         return self._finish(now, force_save=True)
 
     def clear_load_lockout(self, now):
+        """Technician: end a load and an unbalance lockout."""
         self._run(now, 0, 0)
-        trip.Trip(self.cfg["supply"]["load_limit"], self.load).clear()
-        trip.Trip(self.cfg["supply"]["unbalance"], self.unbal).clear()
-        self.events.add(now, "load", "lockout_cleared")
+        self._end_lockouts(now, "technician")
         return self._finish(now, force_save=True)
+
+    def _end_lockouts(self, now, by, which=("load_limit", "unbalance")):
+        """End the lockouts of the named limits; True if one was on. The event's
+        detail says which (``load_lockout_cleared``/``unbalance_lockout_cleared``) and its
+        value who: 0 the customer's button, 1 a limit token, 2 the technician."""
+        ended = False
+        for name in which:
+            state = self.load if name == "load_limit" else self.unbal
+            if state["lockout"]:
+                trip.Trip(self.cfg["supply"][name], state).clear()
+                self.events.add(now, "load", name.split("_")[0] + "_lockout_cleared",
+                                ("button", "token", "technician").index(by))
+                ended = True
+        return ended
 
     def add_debt(self, now, amount_micro):
         """The utility loads a debt to recover (by % of top-ups and/or per day)."""
@@ -289,11 +313,12 @@ class Meter:
         return self._finish(now, force_save=True)
 
     def set_max_power(self, now, watts):
-        """SetMaximumPowerLimit token (0 switches the load limit off)."""
+        """SetMaximumPowerLimit token (0 switches the load limit off); a new limit ends
+        a load lockout, its trips counted afresh against it."""
         return self._set_setting(now, ("supply", "load_limit", "limit_w"), watts)
 
     def set_unbalance_limit(self, now, watts):
-        """SetMaximumPhasePowerUnbalanceLimit token."""
+        """SetMaximumPhasePowerUnbalanceLimit token; ends an unbalance lockout."""
         return self._set_setting(now, ("supply", "unbalance", "limit_w"), watts)
 
     def set_water_factor(self, now, permille):
@@ -331,6 +356,7 @@ class Meter:
         return "accepted"
 
     def _set_setting(self, now, path, value):
+        """A setting from a token, saved; the supply decided again at once."""
         if value < 0:
             return "range"
         self._run(now, 0, 0)
@@ -339,6 +365,8 @@ class Meter:
             d = d[key]
         d[path[-1]] = value
         self._save_config(now, path[-1], value)
+        ended = path[-1] == "limit_w" and self._end_lockouts(now, "token", path[1:2])
+        self._finish(now, force_save=ended)
         return "accepted"
 
     # ------------------------------------------------------------ read-outs
@@ -349,15 +377,56 @@ class Meter:
         """(supply state, reason)."""
         return self.sup["state"], self.sup["reason"]
 
+    def alarm(self):
+        """What the customer must be told, most urgent first: why the supply is held
+        off or READY by anything but the credit rules (its reason: ``overload_lockout``,
+        ``low_battery``, ``tamper_cover``, ``leak``, ``over_flow`` ...), then a low
+        battery or a leak that only alarms, then a credit alarm level; None when all is
+        well."""
+        state, reason = self.sup["state"], self.sup["reason"]
+        if state in ("off", "ready") and reason not in CREDIT_REASONS:
+            return reason
+        if self.sup["battery_low"]:
+            return "low_battery"
+        if self.sup["leak"]:
+            return "leak"
+        return None if self.credit_state == "normal" else self.credit_state
+
+    def next_boundary(self, now):
+        """The next time after ``now`` at which the clock alone changes what the meter
+        does, so that the application wakes then rather than at its next sample: a
+        tariff switch, midnight (day close, standing charge, daily debt), a pending
+        tariff, the start or end of a friendly window, the end of keep-supply, a load or
+        unbalance retry, hold time or lockout timeout, the hour a leak check closes."""
+        sup_cfg = self.cfg["supply"]
+        ahead = [self.sup["keep_until"],
+                 trip.Trip(sup_cfg["load_limit"], self.load).next_change(),
+                 trip.Trip(sup_cfg["unbalance"], self.unbal).next_change()]
+        if self.clock_ok:
+            ahead.append(next_friendly_edge(now, sup_cfg["friendly"], self.cfg["holidays"]))
+        if sup_cfg["leak"]["enabled"]:
+            ahead.append(now - now % 3600 + 3600)
+        t = self.rate.end if self.rate.end > now else None
+        for x in ahead:
+            if x is not None and x > now and (t is None or x < t):
+                t = x
+        return t
+
     def ms_to_credit_level(self, power_w):
         """Milliseconds until the balance, spent at power_w and the highest active price,
         reaches the next level below it where the credit state changes; None when no
         level is ahead or nothing is being spent."""
         bal = self.balance_micro()
         ahead = [x for x in credit.levels_micro(self.credit, self.cfg["credit"]) if x < bal]
-        if power_w <= 0 or not ahead:
+        price = max(self.cfg["tariff"]["active"]["prices"])
+        if self.cfg["utility"] == "time":       # minutes of supply: spent while it is on
+            cost_per_s = price // 60 + 1
+        elif power_w > 0:
+            cost_per_s = power_w * price // 3600000 + 1
+        else:
             return None
-        cost_per_s = power_w * max(self.cfg["tariff"]["active"]["prices"]) // 3600000 + 1
+        if not ahead:
+            return None
         return ((bal - max(ahead)) // cost_per_s + 1) * 1000
 
     def days_remaining(self):
@@ -492,7 +561,8 @@ class Meter:
                 r["md_t"] = b - period
             r["dem"] = 0
         if b % 3600 == 0 and cfg["supply"]["leak"]["enabled"]:
-            raised = leak.hour_closed(self.leak, cfg["supply"]["leak"], self.leak["hour_milli"])
+            raised = leak.hour_closed(self.leak, cfg["supply"]["leak"], self.leak["hour_milli"],
+                                      cfg["supply"]["valve"]["close_on_leak"])
             if raised:
                 self.sup["leak"] = self.leak["leak"]
                 self.events.add(b, "leak", raised)
@@ -555,14 +625,16 @@ class Meter:
         if self.sup["state"] in ("off", "ready"):
             power = None      # nothing flows while open; only the retry timer runs
             unbalance = None
+        was = self.load["lockout"]
         status, changed = trip.Trip(sup_cfg["load_limit"], self.load).update(now, power, limit)
         if changed:
-            self.events.add(now, "load", "trip_" + status if status != "ok" else "retry",
-                            power or 0)
+            self.events.add(now, "load", "trip_" + status if status != "ok"
+                            else "lockout_timeout" if was else "retry", power or 0)
+        was = self.unbal["lockout"]
         status, changed = trip.Trip(sup_cfg["unbalance"], self.unbal).update(now, unbalance)
         if changed:
-            self.events.add(now, "load", "unbalance_" + status if status != "ok"
-                            else "unbalance_retry", unbalance or 0)
+            self.events.add(now, "load", "unbalance_" + (status if status != "ok"
+                            else "lockout_timeout" if was else "retry"), unbalance or 0)
         max_flow = sup_cfg["valve"]["max_flow_lph"]
         if max_flow and power is not None and power > max_flow and self.sup["state"] == "on":
             self.sup["state"] = "ready"
@@ -588,6 +660,8 @@ class Meter:
         if changed:
             self.events.add(now, "supply", reason, ("on", "off", "ready", "limited").index(state))
             self.dirty = True
+            if state in ("off", "ready"):
+                self.reg["power"] = 0       # nothing flows once open (no stale reading)
         return state, reason
 
     def _finish(self, now, force_save=False):

@@ -7,11 +7,13 @@ Priority of what is on the lines, highest first:
 2. the entry being typed (``set_entry``; typing drops any queued messages);
 3. timed messages (``show``): token results, read-outs, each for its seconds, in order;
 4. the default screen (``set_default``, e.g. the credit), alternating every
-   ``ALTERNATE_S`` with the screen explaining a credit or supply state that needs the
-   customer (low credit, READY, friendly credit...).
+   ``ALTERNATE_S`` with the screen explaining a supply or credit state that needs the
+   customer: why the supply is held off (overload, tamper, low battery, leak...),
+   READY, friendly credit, a low battery or leak alarm, low credit.
 
 Indicators (``render``'s third item, a dict): ``supply`` ('on', 'off', 'ready',
-'limited'), ``alarm`` (credit state other than normal), ``tamper``, ``lockout``.
+'limited'), ``alarm`` (the core's alarm, or a credit state other than normal),
+``tamper``, ``lockout``.
 """
 from meter import messages
 
@@ -31,6 +33,7 @@ class Display:
         self.test_s = TEST_S
         self.supply = "on"
         self.reason = None
+        self.alarm = None
         self.credit_state = "normal"
         self.tamper = False
         self.lockout = False
@@ -40,13 +43,15 @@ class Display:
         self.default = (messages.fit(line1), messages.fit(line2))
 
     def set_status(self, supply=None, reason=None, credit_state=None, tamper=None,
-                   lockout=None):
-        """The meter's state as the core reports it (arguments left None keep theirs)."""
+                   lockout=None, alarm=None):
+        """The meter's state as the core reports it (arguments left None keep theirs;
+        ``reason`` and ``alarm``, ``Meter.alarm()``, go with ``supply``)."""
         if supply is not None:
             if supply not in ("on", "off", "ready", "limited"):
                 raise ValueError("unknown supply state %r" % (supply,))
             self.supply = supply
             self.reason = reason
+            self.alarm = alarm
         if credit_state is not None:
             messages.credit_state_screen(credit_state)      # refuses unknown states
             self.credit_state = credit_state
@@ -84,7 +89,8 @@ class Display:
     # ----------------------------------------------------------------- output
     def render(self, now):
         """(line1, line2, indicators): two 16-character ASCII lines and a dict."""
-        ind = {"supply": self.supply, "alarm": self.credit_state in ALARM_STATES,
+        ind = {"supply": self.supply,
+               "alarm": self.alarm is not None or self.credit_state in ALARM_STATES,
                "tamper": self.tamper, "lockout": self.lockout}
         if self.test_until is not None:
             left = self.test_until - now
@@ -106,11 +112,16 @@ class Display:
 
     def notice(self):
         """The screen explaining the supply/credit state, or None when all is normal."""
+        if self.supply in ("off", "ready") and self.reason:
+            screen = messages.supply_screen(self.reason)
+            if screen is not None:
+                return screen
         if self.supply in ("ready", "limited"):
             return messages.credit_state_screen(self.supply)
         if self.reason == "friendly":
             return messages.credit_state_screen("friendly")
-        return messages.credit_state_screen(self.credit_state)
+        screen = messages.alarm_screen(self.alarm) if self.alarm else None
+        return screen or messages.credit_state_screen(self.credit_state)
 
     def _expire(self, now):
         while self.queue and self.queue[0][3] <= now:

@@ -4,6 +4,10 @@ A leak is flagged when no hour in the last 24 had zero flow (a dripping tap or a
 running cistern never stops; after Waterwatch's rule), or when the flow stayed at a
 low, non-zero rate (<= ``low_flow_lph``) for ``low_flow_hours`` hours in a row.
 The core calls ``hour_closed`` once per clock hour with that hour's volume.
+
+An alarm-only leak clears itself after an hour with no flow. A leak that closes the
+valve is ``latched``: the closed valve makes every hour a zero-flow hour, which proves
+nothing, so it stays until ``clear`` (the customer's button once the leak is fixed).
 """
 
 
@@ -11,14 +15,16 @@ def new_state():
     return {"hour_milli": 0, "flow_hours": 0, "low_hours": 0, "leak": None}
 
 
-def hour_closed(state, params, volume_milli):
-    """Close one hour; returns the leak reason newly raised, or None."""
+def hour_closed(state, params, volume_milli, latched=False):
+    """Close one hour; returns the leak reason newly raised, "cleared", or None."""
     v = volume_milli
     state["hour_milli"] = 0
     if v == 0:
         state["flow_hours"] = 0
         state["low_hours"] = 0
         was = state["leak"]
+        if latched:
+            return None
         state["leak"] = None
         return "cleared" if was else None
     state["flow_hours"] += 1
@@ -36,3 +42,10 @@ def hour_closed(state, params, volume_milli):
         state["leak"] = reason
         return reason
     return None
+
+
+def clear(state):
+    """The leak is fixed: no alarm, and the hours are counted afresh."""
+    state["flow_hours"] = 0
+    state["low_hours"] = 0
+    state["leak"] = None

@@ -16,6 +16,7 @@ Amount rounding: shown amounts are rounded toward minus infinity to the shown de
 so the display never shows more credit (or less debt) than the register holds.
 
 Entry points: ``token_message`` (acceptance), ``credit_state_screen`` (alarms, READY),
+``supply_screen`` and ``alarm_screen`` (why the supply is off, battery, leak),
 ``entry_error_message`` and ``emergency_message`` (keypad), ``readout_message`` and
 ``history_message`` (short codes), ``Amounts`` (this meter's currency or units).
 """
@@ -69,6 +70,23 @@ _CREDIT_STATES = {
     "ready": ("READY: press", "button twice"),
     "limited": ("Credit used up", "Power limited"),
 }
+
+# why the supply is held off or READY, and what the customer can do (core.Meter.alarm);
+# a tamper reason is "tamper_" + the input, shown as "Tamper: cover" and the like
+_HELD = {
+    "overload": ("Overload", "Supply back soon"),
+    "overload_lockout": ("Overload: reduce", "load, press btn"),
+    "unbalance": ("Unbalanced load", "Supply back soon"),
+    "unbalance_lockout": ("Unbalanced load", "Fix, press btn"),
+    "low_battery": ("Battery low", "Replace battery"),
+    "magnet": ("Magnet detected", "Call the utility"),
+    "tilt": ("Tilt detected", "Call the utility"),
+    "leak": ("Leak: valve shut", "Fixed? Press btn"),
+    "over_flow": ("Flow too high", "Press btn twice"),
+    "manual_off": ("Supply off", "by the utility"),
+}
+# alarms that leave the supply on
+_ALARMS = {"low_battery": _HELD["low_battery"], "leak": ("Leak suspected", "Check taps")}
 
 # keypad error reasons (keypad.py) -> line 1; line 2 is built from the detail
 _ENTRY_ERRORS = {
@@ -210,6 +228,22 @@ def credit_state_screen(state):
     if screen is None:
         return None
     return fit(screen[0]), fit(screen[1])
+
+
+def supply_screen(reason):
+    """The two lines that say why the supply is held off or READY for ``reason`` (a
+    supply reason of the core), or None for the credit rules' own reasons."""
+    if reason.startswith("tamper_"):
+        return fit("Tamper: " + reason[7:]), fit("Call the utility")
+    screen = _HELD.get(reason)
+    return None if screen is None else (fit(screen[0]), fit(screen[1]))
+
+
+def alarm_screen(alarm):
+    """The two lines for an alarm that leaves the supply on (``low_battery``, ``leak``),
+    or None."""
+    screen = _ALARMS.get(alarm)
+    return None if screen is None else (fit(screen[0]), fit(screen[1]))
 
 
 def entry_error_message(reason, detail=""):
