@@ -17,7 +17,8 @@ import sys
 from host.errors import UserError
 from host.firmware.build import RUNTIMES
 from host.sim import script as sim_script
-from host.sim.runner import DEFAULT_HEAP, Sim, SimError, prepare_state, run_script
+from host.sim.runner import DEFAULT_HEAP, Sim, SimError, cut_note, run_script
+from host.sim.state import prepare_state
 from host.sim.script import ScriptError, iso, parse
 
 
@@ -25,30 +26,31 @@ def run(args):
     if args.files and args.runtime != "stock":
         raise UserError("--files is for the stock runtime: %s has the modules frozen in"
                         % args.runtime)
-    prepare_state(args)
+    if args.script is None:
+        for flag in ("cut_after_writes", "verbose", "json"):
+            if getattr(args, flag) not in (None, False):
+                raise UserError("--%s goes with --script (the interactive face shows the "
+                                "meter itself)" % flag.replace("_", "-"))
+    else:
+        text, base = read_script(args.script)
+        try:
+            commands = parse(text, base)
+        except ScriptError as exc:
+            print("prepay sim: %s: %s" % (args.script, exc), file=sys.stderr)
+            return 2
+    wiped = prepare_state(args.state, args.config, args.reprovision)
+    if wiped:
+        print("prepay sim: %s re-provisioned from %s (wiped %s)"
+              % (args.state, args.config, ", ".join(wiped)), file=sys.stderr)
     if args.script is None:
         from host.sim.face import interactive
         return interactive(args)
-    if args.script == "-":
-        text, base = sys.stdin.read(), os.getcwd()
-    else:
-        try:
-            with open(args.script, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as exc:
-            raise UserError("cannot read %s: %s" % (args.script, exc.strerror))
-        base = os.path.dirname(os.path.abspath(args.script))
-    try:
-        commands = parse(text, base)
-    except ScriptError as exc:
-        print("prepay sim: %s: %s" % (args.script, exc), file=sys.stderr)
-        return 2
     sim = Sim(args.state, heap=args.heap, cut_after=args.cut_after_writes,
               heap_mode="off" if args.no_heap_stats else "step", verbose=args.verbose,
               romfs=not args.files, runtime=args.runtime)
     out = sys.stdout
     try:
-        cut_line = run_script(sim, commands, out)
+        cut = run_script(sim, commands, out)
     except ScriptError as exc:
         sim.finish()
         print("prepay sim: %s: %s" % (args.script, exc), file=sys.stderr)
@@ -58,17 +60,43 @@ def run(args):
             sim.meter.kill()
         sim.world.save()
         raise
-    if cut_line is not None:
-        out.write(json.dumps({"event": "power_cut", "after_writes": args.cut_after_writes,
-                              "line": cut_line, "time": iso(sim.world.rtc_s)}) + "\n")
+    power_cut = None
+    if cut is not None:
+        power_cut = {"after_writes": args.cut_after_writes, "line": cut[0],
+                     "time": iso(sim.world.rtc_s)}
+        out.write(json.dumps(dict(event="power_cut", **power_cut)) + "\n")
+        print("prepay sim: " + cut_note(args.cut_after_writes, cut[0], cut[1],
+                                        text.splitlines()), file=sys.stderr)
     sim.finish()
-    heap = ("peak heap %d bytes (%d after boot)" % (sim.heap_peak, sim.heap_boot)
-            if sim.heap_boot else "peak heap not measured (the meter did not finish booting)")
-    print("prepay sim: %s in -X heapsize=%s (%s); %d block writes; meter time %s"
-          % (heap, sim.heap, args.runtime, sim.writes_before + sim.last_writes,
-             iso(sim.world.rtc_s)),
-          file=sys.stderr)
+    summary = dict(sim.summary(), runtime=args.runtime, power_cut=power_cut)
+    if args.json:
+        out.write(json.dumps(dict(event="summary", **summary)) + "\n")
+    else:
+        print("prepay sim: " + summary_text(summary, args.cut_after_writes), file=sys.stderr)
     return 0
+
+
+def read_script(path):
+    """The script's text and the folder its profile files are relative to."""
+    if path == "-":
+        return sys.stdin.read(), os.getcwd()
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(), os.path.dirname(os.path.abspath(path))
+    except OSError as exc:
+        raise UserError("cannot read %s: %s" % (path, exc.strerror))
+
+
+def summary_text(summary, cut_after):
+    heap = ("peak heap %d bytes (%d after boot)"
+            % (summary["heap_peak_bytes"], summary["heap_boot_bytes"])
+            if summary["heap_boot_bytes"] else
+            "peak heap not measured (the meter did not finish booting)")
+    text = "%s in -X heapsize=%s (%s); %d block writes; meter time %s" % (
+        heap, summary["heap"], summary["runtime"], summary["block_writes"], summary["time"])
+    if cut_after is not None and summary["power_cut"] is None:
+        text += "; no power cut: the script ended before block write %d" % (cut_after + 1)
+    return text
 
 
 def write_count(text):
@@ -85,17 +113,16 @@ def heap_size(text):
     return text
 
 
-def script_help():
-    """The script language, as sim_script's docstring gives it, for --help."""
-    doc = sim_script.__doc__
-    return "script commands:\n" + doc[doc.index("\n\n") + 2:doc.index("\n\n``parse")]
-
-
 def register(sub, name, help_text):
     p = sub.add_parser(name, help=help_text, description=__doc__.split("\n\n")[0],
-                       epilog=script_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+                       epilog="script commands:\n" + sim_script.help_text(),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--config", metavar="METER.json",
-                   help="the meter configuration (copied into the state directory)")
+                   help="the meter configuration (copied into a new state directory; "
+                   "a directory that holds another meter refuses it)")
+    p.add_argument("--reprovision", action="store_true",
+                   help="wipe the meter the state directory holds (flash, clock, world) "
+                   "and start afresh with --config")
     p.add_argument("--state", required=True, metavar="DIR",
                    help="state directory: flash image, clock and world of this meter")
     p.add_argument("--script", metavar="FILE", help="run a script (- for stdin) instead "
@@ -114,4 +141,6 @@ def register(sub, name, help_text):
                    "frozen32: MicroPython built with the firmware frozen in (prepay firmware "
                    "build; built on first use), frozen32 with the ESP32's 32-bit width")
     p.add_argument("--verbose", action="store_true", help="show the firmware's console")
+    p.add_argument("--json", action="store_true",
+                   help="end with a JSON summary line on stdout (status lines are JSON anyway)")
     p.set_defaults(run=run)

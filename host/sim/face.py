@@ -2,8 +2,11 @@
 terminal, keys typed go to its keypad, virtual time follows real time.
 
 Keys: 0-9 * # A-E the keypad; ``b`` the push button; ``:`` one script command (e.g.
-``:load 2kW``, ``:advance 1d``, ``:tamper cover on``); ``q`` switch off and quit.
+``:load 2kW``, ``:advance 1d``, ``:tamper cover on``), ``:status`` the meter's status,
+``:help`` the commands; ``q`` switch off and quit.
 """
+import io
+import json
 import os
 import select
 import sys
@@ -11,7 +14,8 @@ import termios
 import time
 import tty
 
-from host.sim.script import KEYS, ScriptError, parse_line
+from host.sim.runner import FIELD_ORDER, Sim, run_command
+from host.sim.script import KEYS, ScriptError, help_text, parse_line
 
 TICK_S = 0.25
 
@@ -35,15 +39,38 @@ def draw(status, note):
         "+------------------+",
         state,
         when,
-        " keys 0-9 * # A-E, b button, : command, q quit",
-        " " + note,
-    ]
+        " keys 0-9 * # A-E, b button, : command (:help lists them), q quit",
+    ] + [" " + line for line in note.splitlines()]
     sys.stdout.write("\x1b[H\x1b[2J" + "\r\n".join(lines) + "\r\n")
     sys.stdout.flush()
 
 
+HELP = ("keys 0-9 * # A-E: the keypad; b: the push button; q: switch off and quit\n"
+        ":help this list; :status the meter's status; any script command after ':':\n"
+        + help_text())
+
+
+def face_command(sim, line):
+    """A ':' command; returns what the face shows under the meter until the next key."""
+    word = line.strip().lower()
+    if word in ("help", "?"):
+        return HELP
+    if word == "status":
+        if not sim.on or sim.cut:
+            return "no power: the meter has no status to give"
+        status = sim.status()
+        return "\n".join("%-16s %s" % (k, v if isinstance(v, str) else json.dumps(v))
+                         for k, v in ((k, status.get(k)) for k in FIELD_ORDER + ("books",))
+                         if k in status)
+    cmd = parse_line(0, line, os.getcwd())
+    if cmd is None:
+        return ""
+    said = io.StringIO()
+    run_command(sim, cmd, said)
+    return said.getvalue().strip() or "ok: " + line.strip()
+
+
 def interactive(args):
-    from host.sim.runner import Sim, run_command
     if not sys.stdin.isatty():
         print("prepay sim: the interactive face needs a terminal; use --script FILE or -",
               file=sys.stderr)
@@ -82,10 +109,7 @@ def interactive(args):
                 line = input(":")
                 tty.setcbreak(fd)
                 try:
-                    cmd = parse_line(0, line, os.getcwd())
-                    if cmd is not None:
-                        run_command(sim, cmd, sys.stdout)
-                    note = "ok: " + line
+                    note = face_command(sim, line)
                 except (ValueError, ScriptError) as exc:
                     note = "error: %s" % exc
     finally:

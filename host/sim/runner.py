@@ -17,7 +17,7 @@ import time
 from host.errors import UserError
 from host.firmware.build import runtime_command
 from host.sim.bundle import REPO, firmware_bundle
-from host.sim.script import ScriptError, meter_seconds
+from host.sim.script import ScriptError, iso, meter_seconds
 
 DEFAULT_HEAP = "200K"
 MARK = "@@"
@@ -191,6 +191,7 @@ class Sim:
         self.last_status = None
         self.profile = None
         self.recent = []
+        self.crashes = []          # crash lines, said once the reply shows the power was on
 
     # -- bookkeeping from replies
     def note_reply(self, reply):
@@ -204,7 +205,11 @@ class Sim:
             self.heap_peak = max(self.heap_peak, sim["heap_peak"])
             self.heap_boot = max(self.heap_boot, sim["heap_boot"])
         if reply.get("cut"):
-            self.cut = True
+            self.cut = True       # a task that failed on the dead flash is no crash
+        else:
+            for line in self.crashes:
+                print("meter| " + line, file=sys.stderr)
+        self.crashes = []
 
     def cut_after_left(self):
         return max(self.cut_after - self.writes_before, 0)
@@ -212,8 +217,10 @@ class Sim:
     def console(self, line):
         self.recent.append(line)
         del self.recent[:-40]
-        if self.verbose or "crashed" in line:
+        if self.verbose:
             print("meter| " + line, file=sys.stderr)
+        elif "crashed" in line:
+            self.crashes.append(line)
 
     # -- power
     def power_on(self):
@@ -224,6 +231,7 @@ class Sim:
     def power_cut(self):
         if self.meter is not None:
             self.writes_before += self.last_writes
+            self.last_writes = 0        # counted once: they are the earlier power-ons' now
             self.meter.kill()
             self.meter = None
         self.world.save()
@@ -271,6 +279,13 @@ class Sim:
         reply = self.send("status")
         self.last_status = reply.get("status")
         return self.last_status
+
+    def summary(self):
+        """What a run leaves to say: the heap it took, its block writes, the meter's time."""
+        return {"heap": self.heap, "heap_peak_bytes": self.heap_peak or None,
+                "heap_boot_bytes": self.heap_boot or None,
+                "block_writes": self.writes_before + self.last_writes,
+                "time": iso(self.world.rtc_s)}
 
     def finish(self):
         if self.meter is not None and not self.cut:
@@ -354,10 +369,22 @@ def run_command(sim, cmd, out):
             sim.send("battery %d" % args[0])
         return not sim.cut
     if name == "at":
-        if not sim.on:
-            sim.world.rtc_s = args[0]
+        now_s = sim.world.rtc_s
+        if now_s is not None and args[0] < now_s:
+            raise ScriptError(cmd.line_no, backwards(args[0], now_s))
+        if now_s is None or not sim.on:
+            sim.world.rtc_s = args[0]           # time passes while the meter is off
             return True
-        sim.send("at %d" % args[0])
+        sim.advance((args[0] - now_s) * 1000)
+        return not sim.cut
+    if name == "clock_set":
+        before = sim.world.rtc_s
+        if sim.on:
+            sim.send("at %d" % args[0])
+        sim.world.rtc_s = args[0]
+        if not sim.cut:
+            out.write(json.dumps({"event": "clock_set", "line": cmd.line_no,
+                                  "from": before and iso(before), "to": iso(args[0])}) + "\n")
         return not sim.cut
     if not sim.on:
         raise ScriptError(cmd.line_no, "the meter is off (power cut): 'power on' first")
@@ -381,43 +408,36 @@ def run_command(sim, cmd, out):
     return not sim.cut
 
 
+def backwards(to_s, now_s):
+    return ("at %s is before the meter's time %s: a script's time only goes forward; "
+            "'clock set %s' sets the meter's clock back, as a technician would"
+            % (iso(to_s), iso(now_s), iso(to_s)))
+
+
 def run_script(sim, commands, out):
-    """Run a checked script; returns the line number where the flash cut power, or None."""
+    """Run a checked script; returns None, or where the flash cut the power: (the line
+    being run, 0 while booting; the commands that did not run)."""
     first = 0
-    while first < len(commands) and commands[first].name in ("at", "power_cut", "power_fail"):
-        if commands[first].name == "at":
-            sim.world.rtc_s = commands[first].args[0]    # set before switching on
+    while first < len(commands) and commands[first].name in ("at", "clock_set", "power_cut",
+                                                            "power_fail"):
+        run_command(sim, commands[first], out)      # the meter is still off
         first += 1
     sim.power_on()
     if sim.cut:
-        return 0
-    for cmd in commands[first:]:
-        if not run_command(sim, cmd, out):
-            return cmd.line_no
+        return 0, commands[first:]
+    for i in range(first, len(commands)):
+        if not run_command(sim, commands[i], out):
+            return commands[i].line_no, commands[i + 1:]
     return None
 
 
-def prepare_state(args):
-    state = args.state
-    try:
-        os.makedirs(state, exist_ok=True)
-    except OSError as exc:
-        raise UserError("cannot use %s as the state directory: %s" % (state, exc.strerror))
-    target = os.path.join(state, "meter.json")
-    if args.config:
-        try:
-            with open(args.config, encoding="utf-8") as f:
-                config = json.load(f)
-        except OSError as exc:
-            raise UserError("cannot read %s: %s" % (args.config, exc.strerror))
-        except ValueError as exc:
-            raise UserError("%s is not valid JSON: %s" % (args.config, exc))
-        board = config.get("board") or {}
-        if board.get("name", "sim") != "sim":
-            raise UserError("%s is for the %r board; the simulator runs board 'sim'"
-                            % (args.config, board.get("name")))
-        config["board"] = dict(board, name="sim")
-        with open(target, "w", encoding="utf-8") as f:
-            json.dump(config, f, indent=1)
-    elif not os.path.exists(target):
-        raise UserError("%s has no meter.json yet: give --config METER.json" % state)
+def cut_note(writes, line_no, not_run, script_lines):
+    """The flash's power cut in one line for people (the event line is for programs)."""
+    where = ("while the meter booted" if line_no == 0 else
+             "script line %d: %s" % (line_no, script_lines[line_no - 1].strip()))
+    rest = ("the rest of the script (from line %d) did not run" % not_run[0].line_no
+            if not_run else "it was the script's last line")
+    when = "after block write %d" % writes if writes else "before the first block write"
+    return ("power cut %s (%s); %s; the next run boots from what the flash kept"
+            % (when, where, rest))
+

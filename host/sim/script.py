@@ -1,8 +1,10 @@
 """The ``prepay sim`` script language: one command per line, ``#`` starts a comment.
 
-    at 2026-11-23T08:00            set the meter's clock (before anything else: the
-                                   time the meter is switched on)
+    at 2026-11-23T08:00            first: the time the meter is switched on; later:
+                                   let time pass until then (never back)
     advance 90m                    let time pass (s, m, h, d; e.g. 30s, 2h, 1d)
+    clock set 2026-11-23T07:00     a technician sets the meter's clock, back or forward
+                                   (an event line says so; the meter logs a change back)
     load 2.5kW                     constant load (W, kW); or a daily schedule:
     load schedule 00:00=250W 07:00=1.5kW 08:00=250W
     load profile FILE.csv          CSV rows "HH:MM,W" (daily) or "YYYY-MM-DDTHH:MM,W"
@@ -216,6 +218,10 @@ def parse_line(line_no, line, base_dir):
     if name == "at":
         need(1, "at 2026-11-23T08:00")
         return Command(line_no, "at", meter_seconds(args[0]))
+    if name == "clock":
+        if len(args) != 2 or args[0] != "set":
+            raise ValueError("usage: clock set 2026-11-23T08:00")
+        return Command(line_no, "clock_set", meter_seconds(args[1]))
     if name == "advance":
         need(1, "advance 90m")
         return Command(line_no, "advance", duration_ms(args[0]))
@@ -276,6 +282,11 @@ def parse_line(line_no, line, base_dir):
             raise ValueError("usage: expect FIELD VALUE")
         return Command(line_no, "expect", args[0], " ".join(args[1:]))
     raise ValueError("unknown command %r" % words[0])
+
+
+def help_text():
+    """The commands of this docstring's table, for ``prepay sim --help`` and ``:help``."""
+    return __doc__[__doc__.index("\n\n") + 2:__doc__.index("\n\n``parse")]
 
 
 def parse(text, base_dir="."):
