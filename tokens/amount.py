@@ -91,30 +91,3 @@ def decode_currency(nibble, field):
     value = decode_value(e, field & MANTISSA_MAX)
     return -value if nibble & 8 else value
 
-
-def parse_decimal(text, places, round_up=True):
-    """'12.34' with places=1 -> 124 (rounded up) or 123; exact integer arithmetic, no float."""
-    text = str(text).strip()
-    sign = 1
-    if text and text[0] in "+-":
-        sign = -1 if text[0] == "-" else 1
-        text = text[1:]
-    whole, _, frac = text.partition(".")
-    if not (whole or frac) or not (whole + frac).isdigit():
-        raise TokenError("%r is not a decimal number" % text)
-    kept, rest = frac[:places], frac[places:]
-    value = int(whole or "0") * 10 ** places + int((kept + "0" * places)[:places] or "0")
-    if round_up and rest.strip("0"):
-        value += 1 if sign > 0 else 0
-    return sign * value
-
-
-def format_decimal(value, places):
-    """123, places=1 -> '12.3'; the inverse of parse_decimal for exact values."""
-    sign = "-" if value < 0 else ""
-    value = -value if value < 0 else value
-    if places == 0:
-        return sign + str(value)
-    scale = 10 ** places
-    frac = str(value % scale)
-    return "%s%d.%s" % (sign, value // scale, "0" * (places - len(frac)) + frac)

@@ -22,9 +22,16 @@ COMMANDS = [
 ]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line, as the commands' own (``--help`` has the usage);
+    the subcommands' parsers are of this class too."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+
+
 def build_parser(argv):
-    parser = argparse.ArgumentParser(
-        prog="prepay", description="Prepay: open-source prepaid utility metering tools.")
+    parser = Parser(prog="prepay", description="Prepay: open-source prepaid utility metering tools.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = argv[0] if argv else None
     for name, module_name, help_text in COMMANDS:

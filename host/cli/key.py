@@ -3,6 +3,7 @@ import os
 
 from host.errors import UserError
 from host.cli.token import hex_bytes
+from host.parse import int_arg, integer
 from tokens.keys import dkga02, dkga04
 
 VENDING_KEY_ENV = "PREPAY_VENDING_KEY"
@@ -13,16 +14,13 @@ def run_derive(args):
     if not text:
         raise UserError("give the vending key with --vending-key HEX or %s" % VENDING_KEY_ENV)
     vending_key = hex_bytes(text, "vending key")
-    for name, value, digits in (("--sgc", args.sgc, 6), ("--ti", args.ti, 2)):
-        if not value.isdigit() or len(value) > digits:
-            raise UserError("%s must be up to %d digits, not %r" % (name, digits, value))
+    sgc, ti = integer(args.sgc, "--sgc", maximum=999999), integer(args.ti, "--ti", maximum=99)
     if args.dkga == "02":
         if args.algorithm != "sta":
             raise UserError("DKGA02 makes 64-bit keys for EA07 (sta) only")
-        key = dkga02(vending_key, args.pan, int(args.sgc), int(args.ti), args.krn, args.kt)
+        key = dkga02(vending_key, args.pan, sgc, ti, args.krn, args.kt)
     else:
-        key = dkga04(vending_key, args.pan, int(args.sgc), int(args.ti), args.krn, args.kt,
-                     args.base_date, args.algorithm)
+        key = dkga04(vending_key, args.pan, sgc, ti, args.krn, args.kt, args.base_date, args.algorithm)
     print(key.hex())
 
 
@@ -35,8 +33,8 @@ def register(sub, name, help_text):
     p.add_argument("--pan", required=True, help="meter PAN, 18 digits with check digit")
     p.add_argument("--sgc", required=True, help="supply group code, 6 digits")
     p.add_argument("--ti", required=True, help="tariff index, 2 digits")
-    p.add_argument("--krn", type=int, required=True, help="key revision number")
-    p.add_argument("--kt", type=int, required=True, help="key type (0-3)")
-    p.add_argument("--base-date", type=int, choices=(1993, 2014, 2035), default=2014)
+    p.add_argument("--krn", type=int_arg, required=True, help="key revision number")
+    p.add_argument("--kt", type=int_arg, required=True, help="key type (0-3)")
+    p.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035), default=2014)
     p.add_argument("--algorithm", choices=("sta", "misty1"), default="sta")
     p.set_defaults(run=run_derive)

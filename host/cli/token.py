@@ -5,8 +5,9 @@ import re
 import sys
 
 from host.errors import UserError
+from host.parse import arg, date_time, fixed, format_fixed, int_arg, integer, number_and_unit
+from host.textfile import read_stream
 from tokens import sts
-from tokens.amount import format_decimal, parse_decimal
 from tokens.digits import extract_class, parse_digits
 from tokens.tid import next_tid, tid_at, tid_time
 
@@ -31,10 +32,8 @@ def decoder_key(args):
 
 def parse_time(text):
     """'2026-11-23T08:00' or '2026-11-23 08:00' -> (y, mo, d, h, mi)."""
-    match = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)", text.strip())
-    if not match:
-        raise UserError("time must look like 2026-11-23T08:00, not %r" % text)
-    return tuple(int(g) for g in match.groups())
+    when = date_time(text, "--issued", seconds=False)
+    return when.year, when.month, when.day, when.hour, when.minute
 
 
 def token_tid(args):
@@ -53,10 +52,10 @@ def describe(token_class, subclass, fields, tid, base_date=None):
     meaning = {"type": sts.TOKEN_NAMES.get((token_class, subclass), "reserved")}
     if token_class == sts.CLASS_CREDIT:
         if fields["currency"]:
-            meaning["amount"] = format_decimal(fields["value"], 5)
+            meaning["amount"] = format_fixed(fields["value"], 5)
             meaning["unit"] = "currency"
         else:
-            meaning["amount"] = format_decimal(fields["value"], 1)
+            meaning["amount"] = format_fixed(fields["value"], 1)
             meaning["unit"] = sts.UNIT_NAMES[subclass]
         meaning["utility"] = fields["utility"]
     elif "unit" in fields:
@@ -126,14 +125,14 @@ def run_encode_block(args):
         print(sts.encode_block(args.token_class, int.from_bytes(hex_bytes(args.block, "block"), "big"),
                                key, args.algorithm))
         return
-    for number, line in enumerate(sys.stdin, 1):
+    for number, line in enumerate(read_stream(sys.stdin.buffer).splitlines(), 1):
         line = line.split("#")[0].strip()
         if not line:
             continue
         parts = line.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        if len(parts) != 2:
             raise UserError("stdin line %d: expected 'CLASS BLOCKHEX', got %r" % (number, line))
-        token_class = int(parts[0])
+        token_class = integer(parts[0], "stdin line %d: class" % number, maximum=3)
         line_key = key if token_class == 1 or key else decoder_key(args)
         print(sts.encode_block(token_class, int.from_bytes(hex_bytes(parts[1], "block"), "big"),
                                line_key, args.algorithm))
@@ -142,10 +141,7 @@ def run_encode_block(args):
 def strip_unit(text, utility):
     """'25.5kWh' -> '25.5' once the unit is the utility's; a bare number passes as it is."""
     unit = sts.UNIT_NAMES[sts.UTILITIES.index(utility)]
-    match = re.fullmatch(r"\s*([-+]?[0-9.]+)\s*([A-Za-z0-9]*)\s*", text)
-    if not match:
-        raise UserError("amount must be a number with an optional unit, like 25.5kWh: %r" % text)
-    number, suffix = match.groups()
+    number, suffix = number_and_unit(text, "--amount")
     if suffix and suffix.lower() != unit.lower():
         raise UserError("%s tokens carry %s, not %s" % (utility, unit, suffix))
     return number
@@ -157,11 +153,11 @@ def run_credit(args):
     if (args.amount is None) == (args.currency is None):
         raise UserError("give exactly one of --amount (units) or --currency (money)")
     if args.amount is not None:
-        tenths = parse_decimal(strip_unit(args.amount, args.utility), 1)
+        tenths = fixed(strip_unit(args.amount, args.utility), 1, "--amount", round_up=True)
         issued = sts.credit_token(args.key_bytes, args.algorithm, args.utility, tid, tenths, args.rnd)
     else:
         issued = sts.currency_token(args.key_bytes, args.algorithm, args.utility, tid,
-                                    parse_decimal(args.currency, 5))
+                                    fixed(args.currency, 5, "--currency", negative=True, round_up=True))
     print_records([issued_record(issued, args)], args.json)
 
 
@@ -208,13 +204,13 @@ def add_key_options(parser):
 
 
 def add_tid_options(parser):
-    parser.add_argument("--tid", type=int, help="token identifier (minutes since the base date)")
+    parser.add_argument("--tid", type=int_arg, help="token identifier (minutes since the base date)")
     parser.add_argument("--issued", help="issue time YYYY-MM-DDTHH:MM (local), instead of --tid")
-    parser.add_argument("--base-date", type=int, choices=(1993, 2014, 2035), default=2014,
+    parser.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035), default=2014,
                         help="base date of the meter's key (default 2014)")
-    parser.add_argument("--last-tid", type=int,
+    parser.add_argument("--last-tid", type=int_arg,
                         help="the meter's last TID: the new one will be greater")
-    parser.add_argument("--rnd", type=int, choices=range(16), metavar="0-15",
+    parser.add_argument("--rnd", type=int_arg, choices=range(16), metavar="0-15",
                         help="the 4 random bits (default: random)")
 
 
@@ -225,12 +221,12 @@ def register(sub, name, help_text):
     p = commands.add_parser("decode", help="decode a token with a decoder key")
     p.add_argument("token", help="20 digits, may be grouped: '1234 5678 ...' or 1234-5678-...")
     add_key_options(p)
-    p.add_argument("--base-date", type=int, choices=(1993, 2014, 2035),
+    p.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035),
                    help="show the TID as a date on this base")
     p.set_defaults(run=run_decode)
 
     p = commands.add_parser("encode-block", help="encrypt a 64-bit block into a token")
-    p.add_argument("--class", dest="token_class", type=int, choices=(0, 1, 2))
+    p.add_argument("--class", dest="token_class", type=int_arg, choices=(0, 1, 2))
     p.add_argument("--block", help="plaintext block, 16 hex digits (CRC included)")
     p.add_argument("--batch", action="store_true", help="read 'CLASS BLOCK' lines from stdin")
     add_key_options(p)
@@ -250,24 +246,24 @@ def register(sub, name, help_text):
         add_key_options(p)
         add_tid_options(p)
         if value_name:
-            p.add_argument("--" + value_name, type=int, required=True)
+            p.add_argument("--" + value_name, type=int_arg, required=True)
         p.set_defaults(run=run_management)
 
     p = commands.add_parser("keychange", help="a key change token set (2, 3 or 4 tokens)")
     add_key_options(p)
     p.add_argument("--new-key", required=True, help="the new decoder key in hex")
-    p.add_argument("--krn", type=int, required=True, help="new key revision number")
-    p.add_argument("--kt", type=int, required=True, help="new key type (0-3)")
-    p.add_argument("--ti", type=int, required=True, help="new tariff index")
-    p.add_argument("--ken", type=int, default=255, help="key expiry number (default 255: none)")
+    p.add_argument("--krn", type=int_arg, required=True, help="new key revision number")
+    p.add_argument("--kt", type=int_arg, required=True, help="new key type (0-3)")
+    p.add_argument("--ti", type=int_arg, required=True, help="new tariff index")
+    p.add_argument("--ken", type=int_arg, default=255, help="key expiry number (default 255: none)")
     p.add_argument("--rollover", action="store_true", help="set RO: the meter clears its TID memory")
-    p.add_argument("--sgc", type=int, help="new supply group code (3rd/4th token)")
+    p.add_argument("--sgc", type=int_arg, help="new supply group code (3rd/4th token)")
     p.set_defaults(run=run_keychange)
 
     p = commands.add_parser("test", help="a class 1 test/display token (not encrypted)")
-    p.add_argument("--control", type=lambda s: int(s, 0), required=True,
+    p.add_argument("--control", type=arg(integer, hex_ok=True), required=True,
                    help="control bits, e.g. 0x1 (each bit selects a test or display)")
-    p.add_argument("--mfr-code", type=int, default=0, help="manufacturer code")
-    p.add_argument("--mfr-digits", type=int, choices=(2, 4), default=2)
+    p.add_argument("--mfr-code", type=int_arg, default=0, help="manufacturer code")
+    p.add_argument("--mfr-digits", type=int_arg, choices=(2, 4), default=2)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_test)
