@@ -75,9 +75,10 @@ def _clone(into, progress):
         if proc.returncode != 0:
             shutil.rmtree(tmp, ignore_errors=True)
             last = (proc.stderr.strip().splitlines() or ["exit %d" % proc.returncode])[-1]
-            raise FirmwareError("no MicroPython source: none in %s, and %s failed (%s); "
-                                "give one with --micropython-src DIR"
-                                % (os.path.dirname(SHARED_TARBALLS), " ".join(step[:4]), last))
+            raise FirmwareError("no MicroPython source: none in %s, and cloning %s at %s "
+                                "failed (%s); give one with --micropython-src DIR"
+                                % (os.path.dirname(SHARED_TARBALLS), UPSTREAM,
+                                   PINNED_COMMIT[:10], last))
     os.rename(tmp, into)
 
 

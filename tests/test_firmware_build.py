@@ -1,0 +1,82 @@
+"""The frozen firmware build (CPython): the manifest is the bundle's list, the cache key
+covers every frozen file, a missing compiler is one line, and the built 32-bit port runs
+the firmware from the image. The first build costs about a minute; later ones come
+from the cache (``prepay firmware build``)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from host.firmware import build as firmware
+from host.firmware.manifest import frozen_modules, manifest_text
+from host.provisioning.bundle import REPO_ROOT, shipped
+
+
+def prepay(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "host.cli"] + list(args), cwd=REPO_ROOT,
+                          capture_output=True, text=True, env=env, timeout=900)
+
+
+def test_the_manifest_freezes_what_the_bundle_ships_under_the_names_it_imports():
+    for board in ("sim", "esp32"):
+        entries, left_out = shipped(REPO_ROOT, board)
+        frozen = {os.path.join(folder, name): name
+                  for folder, names in frozen_modules(board) for name in names}
+        assert sorted(os.path.relpath(p, REPO_ROOT) for p in frozen) == \
+            sorted(source for source, _, _ in entries)
+        for source, dest, _ in entries:
+            name = frozen[os.path.join(REPO_ROOT, source)]
+            assert dest in (name, "lib/" + name[:-3] + ".mpy")
+        assert "tokens/keys.py" in left_out          # host only (cryptography)
+        assert not any("micropython-board" in source for source, _, _ in entries)
+    text = manifest_text("esp32", "esp32")
+    assert 'include("$(PORT_DIR)/boards/manifest.py")' in text and "'main.py'" in text
+    assert "'meter/core.py'" in text and "'boards/esp32/board.py'" in text
+
+
+def test_the_cache_key_changes_with_any_frozen_file(tmp_path):
+    root = tmp_path / "repo"
+    for top in ("firmware", "tokens", "boards"):
+        shutil.copytree(os.path.join(REPO_ROOT, top), root / top,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    key = firmware._input_hash("frozen32", "src", manifest_text("sim", "unix", str(root)),
+                               str(root))
+    with open(root / "firmware" / "lib" / "meter" / "tariff.py", "a") as f:
+        f.write("\n# changed\n")
+    assert firmware._input_hash("frozen32", "src", manifest_text("sim", "unix", str(root)),
+                                str(root)) != key
+
+
+def test_a_missing_cross_compiler_is_one_line_naming_the_package(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "gcc"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    proc = prepay("firmware", "build", "--runtime", "frozen32",
+                  env=dict(os.environ, PATH=str(bin_dir)))
+    assert proc.returncode == 2
+    assert proc.stderr == ("prepay firmware: error: i686-linux-gnu-gcc is missing: "
+                           "apt-get install gcc-i686-linux-gnu\n")
+
+
+def test_the_32_bit_build_runs_the_frozen_firmware():
+    proc = prepay("firmware", "build", "--runtime", "frozen32", "--json")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["bits"] == 32 and report["frozen_modules"] == len(shipped(REPO_ROOT, "sim")[0])
+    assert report["frozen_bytes"] > 50000
+    again = prepay("firmware", "build", "--runtime", "frozen32", "--json")
+    assert json.loads(again.stdout)["cached"] and again.stderr == ""
+    # nothing on the path but the image: the firmware imports from it, at the ESP32's width
+    out = subprocess.run(
+        [report["binary"], "-c", "import sys, meter.core, tokens.sta, boards.sim.board\n"
+         "print(sys.maxsize, meter.core.__file__)"],
+        capture_output=True, text=True, env=dict(os.environ, MICROPYPATH=".frozen"),
+        cwd="/")
+    assert out.stdout.split() == ["2147483647", "meter/core.py"], out.stderr
+
+
+def test_prepay_sim_offers_each_runtime():
+    out = prepay("sim", "--help").stdout
+    assert "--runtime {stock,frozen64,frozen32}" in out
