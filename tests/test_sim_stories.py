@@ -188,7 +188,8 @@ def test_script_errors_name_the_line(tmp_path):
 
 def test_the_interactive_face_takes_keys_and_goes_dark_without_power(tmp_path):
     """A customer's view: keys typed in a terminal reach the keypad, the display shows
-    the result; after ':power cut' the face is dark and keys do nothing."""
+    the result; ':help' lists the commands, ':status' shows the status; after
+    ':power cut' the face is dark and keys do nothing."""
     import pty
     import select
     import time
@@ -214,6 +215,8 @@ def test_the_interactive_face_takes_keys_and_goes_dark_without_power(tmp_path):
         now = time.localtime()[:5]          # a new meter's clock starts at the host's
         token = build.credit_token(KEY, "sta", "electricity", tid_at(2014, *now), 100)
         type_and_wait(token.digits + "#", "Accept")
+        type_and_wait(":help\n", "clock set 2026-11-23T07:00")
+        type_and_wait(":status\n", "supply_reason")
         type_and_wait(":power cut\n", "no power")
         type_and_wait("5", "the keypad is dark")
         type_and_wait(":power on\n", "Credit")
@@ -336,3 +339,87 @@ def test_thirty_day_household_run_in_a_small_heap(tmp_path):
     books_hold(s)
     assert sum(s["rates_milli"]) == s["import_milli"]
     assert "peak heap" in err and "heapsize=%s (%s)" % (HEAP, RUNTIME) in err
+
+
+def test_a_state_folder_belongs_to_one_meter(tmp_path):
+    """Another meter's configuration on a folder that holds a meter is refused in one
+    line naming both; the same one again runs on; --reprovision starts afresh."""
+    state = tmp_path / "meter"
+    first, _, _ = sim(state, "at 2026-11-23T08:00\ntoken %s\nstatus\n" % unit_token(100),
+                      "electricity-unit")
+    _, _, err = sim(state, "status\n", "gas", expect_rc=2)
+    assert err.startswith("prepay sim: error: %s holds meter 600727000000000025 (electricity"
+                          % state) and "gas.json is meter 600727000000000033 (gas" in err
+    assert "--reprovision" in err and len(err.strip().splitlines()) == 1
+    again, _, _ = sim(state, "status\n", "electricity-unit")
+    assert again[0]["credit"] == first[0]["credit"] == "10.000"
+    changed = json.loads((state / "meter.json").read_text())
+    changed["credit"]["alarms"]["low1"]["micro"] += 1
+    changed["sts"]["key"] = "0011223344556677"
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(changed))
+    proc = run_sim(state, "status\n", "--config", str(edited))
+    assert proc.returncode == 2 and "with another configuration than" in proc.stderr
+    assert "(credit.alarms.low1.micro, sts.key differ)" in proc.stderr
+    assert "0011223344556677" not in proc.stderr          # names, never values
+    proc = run_sim(state, "status\n", "--reprovision")
+    assert proc.returncode == 2 and "--reprovision needs --config" in proc.stderr
+    proc = run_sim(state, "status\n", "--config", os.path.join(EXAMPLES, "gas.json"),
+                   "--reprovision")
+    assert proc.returncode == 0, proc.stderr
+    assert "re-provisioned" in proc.stderr and "flash.img" in proc.stderr
+    fresh = json.loads(proc.stdout.splitlines()[0])
+    assert fresh["credit"] == "0.000" and fresh["identity"]["pan"] == "600727000000000033"
+
+
+def run_sim(state, script, *flags):
+    return subprocess.run([sys.executable, "-m", "host.cli", "sim", "--state", str(state),
+                           "--script", "-", *flags], input=script, capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+
+
+def test_at_only_goes_forward_and_clock_set_says_what_it_did(tmp_path):
+    """'at' after 'advance' lets time pass until then (the load is metered on the way) or
+    is refused when it lies behind; 'clock set' sets the clock back and says so."""
+    st, _, _ = sim(tmp_path / "fwd", "at 2026-11-23T08:00\ntoken %s\nload 1kW\n"
+                   "at 2026-11-23T09:00\nstatus\n" % unit_token(100), "electricity-unit")
+    assert st[0]["time"] == "2026-11-23T09:00:00" and st[0]["import_milli"] == 1000
+    _, _, err = sim(tmp_path / "back", "at 2026-11-23T08:00\nadvance 2h\nat 2026-11-23T09:00\n"
+                    "status\n", "electricity-unit", expect_rc=1)
+    assert ("line 3: at 2026-11-23T09:00:00 is before the meter's time 2026-11-23T10:00:00"
+            in err and "'clock set 2026-11-23T09:00:00'" in err)
+    st, events, _ = sim(tmp_path / "set", "at 2026-11-23T08:00\nadvance 2h\n"
+                        "clock set 2026-11-23T09:00\nstatus\n", "electricity-unit")
+    assert events == [{"event": "clock_set", "line": 3, "from": "2026-11-23T10:00:00",
+                       "to": "2026-11-23T09:00:00"}]
+    assert st[0]["time"] == "2026-11-23T09:00:00"
+    # a state's clock keeps its time: a script starting earlier is refused too
+    _, _, err = sim(tmp_path / "set", "at 2026-11-23T08:00\nstatus\n", expect_rc=1)
+    assert "line 1: at 2026-11-23T08:00:00 is before the meter's time" in err
+
+
+def test_a_power_cut_by_the_flash_says_where_and_nothing_else(tmp_path):
+    """--cut-after-writes: one line naming the block write and the script line, the rest
+    of the script said to be skipped; the firmware's failed writes are no 'crash'."""
+    sim(tmp_path, "at 2026-11-23T08:00\ntoken %s\n" % unit_token(500), "electricity-unit")
+    _, events, err = sim(tmp_path, "load 2kW\nadvance 1d\nstatus\n", cut=10)
+    assert ("prepay sim: power cut after block write 10 (script line 2: advance 1d); the "
+            "rest of the script (from line 3) did not run" in err)
+    assert "crashed" not in err and "OSError" not in err
+    assert events[0]["event"] == "power_cut" and events[0]["line"] == 2
+    assert "; 10 block writes;" in err        # the writes before the cut, counted once
+    proc = run_sim(tmp_path, "status\n", "--cut-after-writes", "100000", "--json")
+    assert proc.returncode == 0, proc.stderr
+    end = json.loads(proc.stdout.splitlines()[-1])
+    assert end["event"] == "summary" and end["power_cut"] is None
+    assert end["block_writes"] > 0 and end["heap_peak_bytes"] > 0 and end["time"]
+    proc = run_sim(tmp_path, "status\n", "--cut-after-writes", "100000")
+    assert "no power cut: the script ended before block write 100001" in proc.stderr
+
+
+def test_flags_for_scripts_are_refused_without_one(tmp_path):
+    for flag in (["--cut-after-writes", "5"], ["--verbose"], ["--json"]):
+        proc = subprocess.run([sys.executable, "-m", "host.cli", "sim", "--state",
+                               str(tmp_path), *flag], capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 2 and "%s goes with --script" % flag[0] in proc.stderr
+        assert not os.listdir(tmp_path)
