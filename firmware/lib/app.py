@@ -62,6 +62,9 @@ class App:
         self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor)
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
+        from iec62056.settings import check as check_ir
+        self.ir_cfg = check_ir(raw_cfg.get("ir"), identity)   # the optical port's (app_ir)
+        self.ir = None            # its protocol engine, once the task runs
         self.battery_low = self.meter.sup["battery_low"]   # as saved: a battery
         # replaced while the meter was unpowered is seen at the first scan
         self.want = None          # the core's last decision (state, reason)

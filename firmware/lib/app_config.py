@@ -12,6 +12,7 @@ refuses unknown keys) plus four sections the core does not know:
   as ``serial``, ``site``; shown in the status, never used to decide anything.
 * ``display``: ``currency`` (symbol for currency credit, e.g. ``KES``), ``decimals``.
 * ``board``: handed to ``boards/<name>/board.py build_board``.
+* ``ir``: the optical port's settings and passwords (``iec62056.settings``).
 
 ``split(raw)`` returns ``(core, sts, identity, display, board)``; ``ConfigError``
 names the field. The decoder key stays inside ``sts``: ``public(sts)`` is the copy
@@ -21,7 +22,7 @@ from meter.errors import ConfigError
 from tokens.errors import TokenError
 from tokens.pan import validate_pan
 
-APP_SECTIONS = ("sts", "identity", "display", "board")
+APP_SECTIONS = ("sts", "identity", "display", "board", "ir")
 STS_KEYS = ("key", "algorithm", "base_date", "krn", "kt", "ti", "ken", "sgc",
             "manufacturer_code", "mfr_digits", "tariff_rate_unit_micro", "floor_tid")
 KEY_HEX = {"sta": 16, "misty1": 32}

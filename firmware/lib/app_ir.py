@@ -1,0 +1,146 @@
+"""The optical port (the app's ``app_ir`` slot): the board's IR port driven by the
+IEC 62056-21 mode C engine, answering from the meter's OBIS registers.
+
+``OpticalPort`` is what programming mode guards. Two password levels: the reader may
+R1, the technician R1 and W1. Wrong passwords count; from the third in a row programming
+mode is locked, 5 minutes doubling up to a day, and the count and the end of the lock
+are the store's record ``optical``, so pulling the plug does not reset them. Every
+session, wrong password, lock and write is an event (kind ``optical``) whose value is
+the operator's level (1 reader, 2 technician); writes save the events with the change.
+
+The task polls the port (its UART has a buffer; a board may end the sleep early with
+``wake="ir"``) and sleeps what the engine asks, so it never blocks the other tasks.
+"""
+from iec62056.modec import ModeC, Refused
+
+IDLE_POLL_MS = 100
+BUSY_POLL_MS = 20
+FREE_FAILURES = 2
+LOCK_FIRST_S = 300
+LOCK_MAX_S = 86400
+RECORD = "optical"
+
+
+def lock_seconds(failures):
+    """0 for the first two wrong passwords, then 5 minutes doubling up to a day."""
+    if failures <= FREE_FAILURES:
+        return 0
+    shift = failures - FREE_FAILURES - 1
+    return LOCK_MAX_S if shift >= 9 else min(LOCK_FIRST_S << shift, LOCK_MAX_S)
+
+
+def same(a, b):
+    """Compare without stopping at the first difference."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= ord(a[i]) ^ ord(b[i])
+    return diff == 0
+
+
+class OpticalPort:
+    """The engine's device: the meter's answers and the access rules."""
+
+    def __init__(self, app, passwords):
+        self.app = app
+        self._passwords = passwords       # (reader, technician) or None: closed
+        self.lock = app.store.load(RECORD) or {"failures": 0, "until": 0}
+
+    def _event(self, detail, value):
+        self.app.meter.events.add(self.app.now(), "optical", detail, value)
+
+    def locked_s(self, now):
+        left = self.lock["until"] - now
+        return left if left > 0 else 0
+
+    def readout(self):
+        from obis import registers
+        return registers.readout(self.app)
+
+    def password(self, text):
+        now = self.app.now()
+        left = self.locked_s(now)
+        if left:
+            raise Refused("LOCKED %d S" % left)
+        level = 0
+        pw = self._passwords
+        if pw is not None:
+            if same(text, pw[1]):
+                level = 2
+            elif same(text, pw[0]):
+                level = 1
+        lock = self.lock
+        if level:
+            if lock["failures"]:
+                lock["failures"] = 0
+                lock["until"] = 0
+                self.app.store.save(RECORD, lock)
+            self._event("session", level)
+            return level
+        lock["failures"] += 1
+        seconds = lock_seconds(lock["failures"])
+        if seconds:
+            lock["until"] = now + seconds
+        self.app.store.save(RECORD, lock)
+        self._event("password_wrong", lock["failures"])
+        if seconds:
+            self._event("locked", seconds)
+            self._save_events()
+        return 0
+
+    def read(self, code, arg, level):
+        from obis import settings
+        return settings.read(self.app, code, arg)
+
+    def write(self, code, value, level):
+        from obis import settings
+        try:
+            done, what = settings.write(self.app, code, value)
+        except Refused:
+            self._event("write_refused", level)
+            raise
+        self._event("write_" + what, level)
+        self._save_events()
+        return done
+
+    def session_end(self, level, how):
+        if level:
+            self._event("end_" + how, level)
+            self._save_events()
+
+    def _save_events(self):
+        self.app.meter.events.save(self.app.store)
+
+
+def start(app):
+    """The engine on the app's IR port (kept as ``app.ir`` for its counters)."""
+    app.ir = ModeC(OpticalPort(app, app.ir_cfg["passwords"]), app.ir_cfg,
+                   app.board.ticks_diff)
+    return app.ir
+
+
+def step(engine, board):
+    """One turn: what arrived in, what is due out, the baud; returns (ms, lazy) to sleep."""
+    port = board.ir_port
+    data = port.read()
+    now = board.ticks_ms()
+    if data:
+        engine.feed(data, now)
+    chunk = engine.pump(now)
+    if engine.baud != port.baud:
+        port.set_baud(engine.baud)
+    if chunk:
+        port.write(chunk)
+    busy = engine.busy
+    ms = engine.wait_ms(now)
+    poll = BUSY_POLL_MS if busy else IDLE_POLL_MS
+    return (poll if ms is None or ms > poll else ms), (not busy and ms is None)
+
+
+async def task(app, sleep):
+    engine = start(app)
+    board = app.board
+    while True:
+        ms, lazy = step(engine, board)
+        await sleep(ms, lazy, "ir")
