@@ -1,0 +1,28 @@
+"""A run of blocks of a flash device, seen as a device of its own: the simulator's
+counterpart of an ESP32 partition (``esp32.Partition``). The simulated chip is one
+device, so a power cut (``cut_after``) and the block-write counts span all its
+partitions, as they do on a real chip."""
+
+IOCTL_BLOCK_COUNT = 4
+IOCTL_BLOCK_ERASE = 6
+
+
+class Partition:
+    def __init__(self, dev, first_block, block_count):
+        self.dev = dev
+        self.first = first_block
+        self.block_size = dev.block_size
+        self.block_count = block_count
+
+    def readblocks(self, block, buf, offset=0):
+        return self.dev.readblocks(self.first + block, buf, offset)
+
+    def writeblocks(self, block, buf, offset=None):
+        return self.dev.writeblocks(self.first + block, buf, offset)
+
+    def ioctl(self, op, arg):
+        if op == IOCTL_BLOCK_COUNT:
+            return self.block_count
+        if op == IOCTL_BLOCK_ERASE:
+            return self.dev.ioctl(op, self.first + arg)
+        return self.dev.ioctl(op, arg)
