@@ -9,21 +9,27 @@ boot from it, and the customer types the same token again:
   never lost: a TID remembered without its credit is completed at boot);
 * the retry is Used if the first entry took effect, Accept if it did not;
 * either way the credit ends exactly one token higher: never twice, never lost.
+
+The chip is partitioned as the simulated board's: LittleFS, then the key partition.
 """
 from boards.sim.blockdev import RamFlash
+from boards.sim.partition import Partition
 from meter.acceptance import TokenAcceptor
 from meter.core import Meter
+from meter.keystore import KeyStore
+from test_keystore import holds, valid_versions
 from test_store_faults import Mounted, mkfs
 from tokens import build
 
 DUAL_RUNTIME = True
-MICROPYTHON_HEAPSIZE = "1M"  # the simulated flash images are test fixtures
+MICROPYTHON_HEAPSIZE = "2M"  # the simulated flash images (128 KiB, several at once) are fixtures
 
 KEY = b"\x87\xf3\xec\xbb\x2e\x46\xb4\x8f"
 NEW_KEY = b"\x01\x23\x45\x67\x89\xab\xcd\xef"
 T0 = 848736000                # 2026-11-23 08:00, seconds since 2000
 TID = 6781440                 # 2026-11-23 08:00 on the 2014 base
 MICRO = 1000000
+FS_BLOCKS = 30
 
 
 def config():
@@ -35,17 +41,26 @@ def identity():
             "sgc": 201457}
 
 
-def boot(mounted, now):
+def key_partition(chip):
+    return Partition(chip, FS_BLOCKS, 2)
+
+
+def boot(mounted, chip, now):
     store = mounted.store()
     meter = Meter(config(), store, now)
-    return meter, TokenAcceptor(meter, store, identity(), now, TID - 1440)
+    keys = KeyStore(key_partition(chip))
+    return meter, TokenAcceptor(meter, store, identity(), now, TID - 1440, keys)
+
+
+def mount(chip):
+    return Mounted(Partition(chip, 0, FS_BLOCKS))
 
 
 def provisioned_image():
     dev = RamFlash(4096, 32)
-    mkfs(dev)
-    mounted = Mounted(dev)
-    meter, acceptor = boot(mounted, T0)
+    mkfs(Partition(dev, 0, FS_BLOCKS))
+    mounted = mount(dev)
+    meter, acceptor = boot(mounted, dev, T0)
     assert acceptor.enter(T0, build.credit_token(KEY, "sta", "electricity", TID, 100).digits).accepted
     mounted.unmount()
     return dev.image()
@@ -58,15 +73,16 @@ def sweep(image, enter, check):
         for torn in (False, True):
             dev = RamFlash(4096, 32, image=image)
             dev.cut_after(cut, torn)
-            mounted = Mounted(dev)
+            mounted = mount(dev)
             try:
-                enter(*boot(mounted, T0 + 60))
+                enter(*boot(mounted, dev, T0 + 60))
                 finished = True
             except OSError:
                 pass
             mounted.unmount()
-            mounted = Mounted(RamFlash(4096, 32, image=dev.image()))
-            check(*boot(mounted, T0 + 120))
+            survivor = RamFlash(4096, 32, image=dev.image())
+            mounted = mount(survivor)
+            check(*boot(mounted, survivor, T0 + 120))
             mounted.unmount()
         cut += 1
     return cut
@@ -114,10 +130,18 @@ def test_key_change_is_all_or_nothing():
         assert acceptor.enter(T0 + 61, kcts[1].digits).result == "Accept"
 
     def check(meter, acceptor):
+        """One valid key, the token record showing its identity, no other key's bytes."""
+        key = acceptor.keys.load()
+        chip = acceptor.keys.dev.dev
+        assert valid_versions(acceptor.keys.dev) == [key]
+        assert acceptor.key_identity() == {"algorithm": "sta", "krn": key["krn"], "kt": 2,
+                                           "ti": 1, "ken": 255, "sgc": 201457}
+        image = chip.image()
+        assert not holds(image, key["key"], FS_BLOCKS * 4096)      # not in LittleFS
         if acceptor.rec["krn"] == 2:
-            assert acceptor.rec["key"] == "0123456789abcdef"
+            assert key["key"] == "0123456789abcdef" and not holds(image, "87f3ecbb2e46b48f")
         else:
-            assert acceptor.rec["key"] == "87f3ecbb2e46b48f"
+            assert key["key"] == "87f3ecbb2e46b48f" and not holds(image, "0123456789abcdef")
             for kct in kcts:
                 acceptor.enter(T0 + 130, kct.digits)
         assert acceptor.enter(T0 + 131, after).result == "Accept"

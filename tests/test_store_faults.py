@@ -80,6 +80,9 @@ class LfsPythonFile:
     def read(self):
         return self.handle.readall()
 
+    def seek(self, offset):
+        return self.handle.seek(offset)
+
     def write(self, data):
         from littlefs import LittleFSError
         try:

@@ -22,6 +22,11 @@ Rules and the choices where the standard's text is not public (sts.md section 10
   *before* the token is applied; the meter core saves its top-up before returning. At
   start-up a pending note whose top-up the core has not counted is applied then, so a
   cut at any instant neither loses a token nor applies it twice.
+* The decoder key lives only in the key partition (``meter.keystore``), with its identity
+  (KRN, KT, TI, KEN, SGC) and ``gen``, the number of key changes. A key change saves it
+  there first (the old key's sector is erased), then this record follows (identity copy,
+  ``key_gen``, a rollover's cleared TID memory); a cut between the two is finished at
+  start-up, when ``key_gen`` is behind.
 """
 from tokens.decode import decode
 from tokens.digits import extract_class, parse_digits
@@ -100,22 +105,33 @@ def _hex(data):
     return "".join("%02x" % b for b in data)
 
 
-def new_record(sts_cfg, floor_tid):
-    """The acceptance state at provisioning, from the meter's STS identity."""
-    return {
-        "key": sts_cfg["key"], "algorithm": sts_cfg["algorithm"], "krn": sts_cfg["krn"],
-        "kt": sts_cfg["kt"], "ti": sts_cfg["ti"], "ken": sts_cfg.get("ken", 255),
-        "sgc": sts_cfg["sgc"],
-        "tids": [], "floor": floor_tid,
-        "failures": 0, "locked_until": 0,
-        "history": [], "pending": None,
-    }
+KEY_IDENTITY = ("algorithm", "krn", "kt", "ti", "ken", "sgc")
+
+
+def new_key_record(sts_cfg):
+    """The key partition's record at provisioning: the decoder key and its identity."""
+    return {"key": sts_cfg["key"], "algorithm": sts_cfg["algorithm"], "krn": sts_cfg["krn"],
+            "kt": sts_cfg["kt"], "ti": sts_cfg["ti"], "ken": sts_cfg.get("ken", 255),
+            "sgc": sts_cfg["sgc"], "gen": 0, "rollover": False}
+
+
+def new_record(key_record, floor_tid):
+    """The acceptance state at provisioning: the key's identity (never the key)."""
+    rec = {"key_gen": key_record["gen"],
+           "tids": [], "floor": floor_tid,
+           "failures": 0, "locked_until": 0,
+           "history": [], "pending": None}
+    for k in KEY_IDENTITY:
+        rec[k] = key_record[k]
+    return rec
 
 
 class TokenAcceptor:
-    """Applies tokens to a ``meter.core.Meter`` under the STS rules; state in record "tokens"."""
+    """Applies tokens to a ``meter.core.Meter`` under the STS rules; state in record "tokens",
+    the key in ``keys`` (a ``meter.keystore.KeyStore``; without one, tests and tools keep
+    ``sts_cfg``'s key in RAM). An empty key store takes ``sts_cfg``'s key."""
 
-    def __init__(self, meter, store, sts_cfg, now, floor_tid=0):
+    def __init__(self, meter, store, sts_cfg, now, floor_tid=0, keys=None):
         self.meter = meter
         self.store = store
         self.mfr_code = sts_cfg.get("manufacturer_code", 0)
@@ -125,12 +141,22 @@ class TokenAcceptor:
         self.rate_unit_micro = sts_cfg.get("tariff_rate_unit_micro", 1000)
         self.kct = {}                 # key change parts received: subclass -> fields
         self.kct_t = 0
+        if keys is None:
+            from meter.keystore import MemoryKeyStore
+            keys = MemoryKeyStore()
+        self.keys = keys
+        key_record = keys.load()
+        if key_record is None:
+            key_record = new_key_record(sts_cfg)
+            keys.save(key_record)
         record = store.load("tokens")
         if record is None:
-            record = new_record(sts_cfg, floor_tid)
+            record = new_record(key_record, floor_tid)
             self._save_record(record)
         self.rec = record
-        self._key = _hex_bytes(record["key"])
+        if record.get("key_gen") != key_record["gen"]:
+            self._follow_key(key_record)
+        self._key = _hex_bytes(key_record["key"])
         self._finish_pending(now)
 
     # ------------------------------------------------------------------ entry
@@ -142,6 +168,13 @@ class TokenAcceptor:
         outcome.failures = self.rec["failures"]
         outcome.lockout_s = self.lockout_s(now)
         return outcome
+
+    def key_identity(self):
+        """The current key's identity (KRN, KT, TI, KEN, SGC, algorithm): never the key."""
+        out = {}
+        for k in KEY_IDENTITY:
+            out[k] = self.rec[k]
+        return out
 
     def lockout_s(self, now):
         left = self.rec["locked_until"] - now
@@ -302,26 +335,40 @@ class TokenAcceptor:
         if any(sub not in parts for sub in needed):
             return Outcome("1stKCT" if token.subclass == 3 else "2ndKCT", 2, token.subclass)
         second = parts[4]
+        key_record = self.keys.load()
         words = [first["key_part"]]
         if misty:
             words += [parts[8]["key_part"], parts[9]["key_part"]]
-            rec["sgc"] = parts[9]["sgc_part"] << 12 | parts[8]["sgc_part"]
+            key_record["sgc"] = parts[9]["sgc_part"] << 12 | parts[8]["sgc_part"]
         elif 8 in parts:
-            rec["sgc"] = parts[8]["sgc"]
+            key_record["sgc"] = parts[8]["sgc"]
         words.append(second["key_part"])
         key = b"".join(bytes(((w >> 24) & 255, (w >> 16) & 255, (w >> 8) & 255, w & 255))
                        for w in words)
-        rec["key"] = _hex(key)
-        rec["krn"], rec["kt"], rec["ti"] = first["krn"], first["kt"], second["ti"]
-        rec["ken"] = first["ken_high"] << 4 | second["ken_low"]
-        if first["rollover"]:
-            rec["tids"] = []
-            rec["floor"] = 0
+        key_record["key"] = _hex(key)
+        key_record["krn"], key_record["kt"] = first["krn"], first["kt"]
+        key_record["ti"] = second["ti"]
+        key_record["ken"] = first["ken_high"] << 4 | second["ken_low"]
+        key_record["gen"] += 1
+        key_record["rollover"] = first["rollover"]
+        self.keys.save(key_record)      # the change lands here; the old key is erased
         self._key = key
         self.kct = {}
-        self._save_record(rec)
+        self._follow_key(key_record)
         self.meter.events.add(now, "token", "key_change", rec["krn"])
         return Outcome("Accept", 2, token.subclass)
+
+    def _follow_key(self, key_record):
+        """This record takes the key partition's identity (and a rollover's fresh TID
+        memory): after a key change, or at start-up when a cut fell between the two."""
+        rec = self.rec
+        for k in KEY_IDENTITY:
+            rec[k] = key_record[k]
+        if key_record["rollover"]:
+            rec["tids"] = []
+            rec["floor"] = 0
+        rec["key_gen"] = key_record["gen"]
+        self._save_record(rec)
 
     # ------------------------------------------------------------------ class 1
     def _class1(self, now, digits):
