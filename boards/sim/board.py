@@ -4,8 +4,8 @@
 the state directory, memory-mapped or read and written, cut after N block writes when
 asked) and returns a ``SimBoard``: relay or valve, metering chip or pulse input fed by
 the script's load, keypad and button fed by the script, display and buzzer recorded,
-tamper switches, battery, the power-fail signal, virtual RTC, a stub IR port and a
-watchdog that never bites.
+tamper switches, battery, the power-fail signal, virtual RTC, the optical port (the
+pty ``PREPAY_SIM_IR`` names, ``ir_port.py``) and a watchdog that never bites.
 
 Run parameters come from the environment (set by ``prepay sim``), not the meter
 configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
@@ -221,34 +221,19 @@ class Rtc:
     def __init__(self, clock, valid):
         self.clock = clock
         self._valid = valid
+        self.shift = 0
 
     def now_s(self):
         return self.clock.ms // 1000
 
     def set_s(self, seconds):
+        self.shift += seconds * 1000 - self.clock.ms   # ticks_ms runs on undisturbed
         self.clock.ms = seconds * 1000
         self.clock.wake_all()
         self._valid = True
 
     def valid(self):
         return self._valid
-
-
-class IrPort:
-    """IEC 62056-21 optical port slot: nothing attached yet."""
-    baud = 300
-
-    def set_baud(self, baud):
-        self.baud = baud
-
-    def read(self, n=None):
-        return b""
-
-    def any(self):
-        return 0
-
-    def write(self, data):
-        return len(data)
 
 
 class Watchdog:
@@ -325,7 +310,8 @@ class SimBoard:
         self.power_fail = PowerFail()
         self.battery = Battery(_env_int("PREPAY_SIM_BATTERY", 100))
         self.rtc = Rtc(self.clock, _env_int("PREPAY_SIM_RTC_VALID", 1) == 1)
-        self.ir_port = IrPort()
+        from boards.sim.ir_port import ir_port
+        self.ir_port = ir_port(os.getenv("PREPAY_SIM_IR"))    # the launcher's pty
         self.watchdog = Watchdog()
         cut = os.getenv("PREPAY_SIM_CUT")
         self.flash = mount_flash(os.getenv("PREPAY_SIM_IMAGE") or "flash.img",
@@ -335,7 +321,7 @@ class SimBoard:
         self.heap_mode = os.getenv("PREPAY_SIM_HEAP") or "step"
 
     def ticks_ms(self):
-        return self.clock.ms % WRAP
+        return (self.clock.ms - self.rtc.shift) % WRAP
 
     def ticks_diff(self, end, start):
         return (end - start + WRAP // 2) % WRAP - WRAP // 2

@@ -4,7 +4,9 @@ command on stdout as ``@@`` + JSON, and the driver that moves virtual time.
 Commands (already checked by the launcher, which speaks the script language):
 ``advance MS``, ``at SECONDS``, ``load MW`` (mW, or mL/h for flow), ``keys KEYS``,
 ``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``powerfail`` (the power-fail
-signal; the launcher kills the process after it), ``status``, ``quit``.
+signal; the launcher kills the process after it), ``serve MS`` (real time: virtual time
+follows the wall clock for MS and the optical port is answered as bytes arrive),
+``status``, ``quit``.
 
 Every reply carries the virtual time (``ms``), where the relay/valve is (``switch``)
 and the flash's block writes, so the launcher can keep the physical world (RTC,
@@ -24,6 +26,8 @@ import json
 import sys
 
 SETTLE_ROUNDS = 1000
+SERVE_TICK_MS = 50          # serve: the longest the port is left unlooked at
+SERVE_REFRESH_MS = 1000     # serve: polling tasks (keypad, display) catch up this often
 
 
 class Driver:
@@ -78,6 +82,32 @@ class Driver:
             await self.settle()
         if not self.cut():
             clock.ms = target       # polling tasks catch up when the script next looks
+
+    async def serve_real(self, ms):
+        """Run in real time for ``ms``: time jumps by what the wall clock moved, and
+        bytes at the optical port wake the task that reads it (``wake="ir"``)."""
+        import time
+        clock = self.clock
+        port = self.board.ir_port
+        start = last = refreshed = time.ticks_ms()
+        while not self.cut():
+            now = time.ticks_ms()
+            step = time.ticks_diff(now, last)
+            last = now
+            if step > 0:
+                await self.advance(step)
+            if time.ticks_diff(now, refreshed) >= SERVE_REFRESH_MS:
+                refreshed = now
+                clock.kick()
+                await self.settle()
+            left = ms - time.ticks_diff(now, start)
+            if left <= 0 or self.cut():
+                break
+            t = clock.next_wake()
+            wait = left if t is None else max(0, min(left, t - clock.ms))
+            if port.wait(min(wait, SERVE_TICK_MS)):
+                clock.kick("ir")
+                await self.settle()
 
     async def nudge(self, tag="*"):
         """Input arrived: the tasks watching it run now, then the display catches up."""
@@ -140,6 +170,9 @@ class Driver:
             await self.nudge()
         elif cmd == "battery":
             b.battery.pct = int(words[1])
+            await self.nudge()
+        elif cmd == "serve":
+            await self.serve_real(int(words[1]))
             await self.nudge()
         elif cmd == "powerfail":
             b.power_fail.signal()

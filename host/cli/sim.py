@@ -47,7 +47,9 @@ def run(args):
         return interactive(args)
     sim = Sim(args.state, heap=args.heap, cut_after=args.cut_after_writes,
               heap_mode="off" if args.no_heap_stats else "step", verbose=args.verbose,
-              romfs=not args.files, runtime=args.runtime)
+              romfs=not args.files, runtime=args.runtime, ir_link=args.ir_port)
+    print("prepay sim: optical port %s" % (args.ir_port or sim.ir.path), file=sys.stderr,
+          flush=True)
     out = sys.stdout
     try:
         cut = run_script(sim, commands, out)
@@ -141,6 +143,8 @@ def register(sub, name, help_text):
                    "frozen32: MicroPython built with the firmware frozen in (prepay firmware "
                    "build; built on first use), frozen32 with the ESP32's 32-bit width")
     p.add_argument("--verbose", action="store_true", help="show the firmware's console")
+    p.add_argument("--ir-port", metavar="PATH", help="a stable symbolic link to the "
+                   "optical port's pty (e.g. for 'prepay read --port PATH')")
     p.add_argument("--json", action="store_true",
                    help="end with a JSON summary line on stdout (status lines are JSON anyway)")
     p.set_defaults(run=run)

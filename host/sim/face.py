@@ -76,11 +76,11 @@ def interactive(args):
               file=sys.stderr)
         return 2
     sim = Sim(args.state, heap=args.heap, heap_mode="off", romfs=not args.files,
-              runtime=args.runtime)
+              runtime=args.runtime, ir_link=args.ir_port)
     sim.power_on()
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
-    note = ""
+    note = "optical port: %s" % (args.ir_port or sim.ir.path)
     last = time.monotonic()
     try:
         tty.setcbreak(fd)
@@ -92,7 +92,10 @@ def interactive(args):
                 sim.advance(ms)
             powered = sim.on and not sim.cut
             draw(sim.status() if powered else None, note)
-            ready, _, _ = select.select([sys.stdin], [], [], TICK_S)
+            if powered:     # real time: the meter answers its optical port meanwhile
+                sim.serve(int(TICK_S * 1000))
+                last = time.monotonic()
+            ready, _, _ = select.select([sys.stdin], [], [], 0 if powered else TICK_S)
             if not ready:
                 continue
             ch = os.read(fd, 1).decode(errors="replace")

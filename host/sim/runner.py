@@ -72,6 +72,7 @@ class Meter:
             "PREPAY_SIM_BATTERY": str(world.battery),
             "PREPAY_SIM_IMAGE": "flash.img",
             "PREPAY_SIM_HEAP": sim.heap_mode,
+            "PREPAY_SIM_IR": sim.ir.meter_path,
         })
         if sim.cut_after is not None:
             env["PREPAY_SIM_CUT"] = str(sim.cut_after_left())
@@ -169,7 +170,8 @@ class Sim:
     the binary, the flash through the board's file-backed device)."""
 
     def __init__(self, state_dir, heap=DEFAULT_HEAP, cut_after=None, heap_mode="step",
-                 out=None, verbose=False, romfs=True, runtime="stock"):
+                 out=None, verbose=False, romfs=True, runtime="stock", ir_link=None):
+        from host.sim.ir import IrBridge
         self.state_dir = state_dir
         self.runtime = runtime
         self.romfs = romfs
@@ -191,6 +193,7 @@ class Sim:
         self.last_status = None
         self.profile = None
         self.recent = []
+        self.ir = IrBridge(ir_link)  # the optical port: readers open self.ir.path
         self.crashes = []          # crash lines, said once the reply shows the power was on
 
     # -- bookkeeping from replies
@@ -287,6 +290,10 @@ class Sim:
                 "block_writes": self.writes_before + self.last_writes,
                 "time": iso(self.world.rtc_s)}
 
+    def serve(self, ms):
+        """Real time for ``ms``: the meter answers its optical port as bytes arrive."""
+        self.send("serve %d" % ms)
+
     def finish(self):
         if self.meter is not None and not self.cut:
             reply = self.meter.quit()
@@ -295,6 +302,7 @@ class Sim:
         elif self.meter is not None:
             self.power_cut()
         self.world.save()
+        self.ir.close()
 
 
 def local_now():
@@ -390,6 +398,8 @@ def run_command(sim, cmd, out):
         raise ScriptError(cmd.line_no, "the meter is off (power cut): 'power on' first")
     if name == "keys":
         sim.send("keys " + args[0])
+    elif name == "serve":
+        sim.serve(args[0])
     elif name == "button":
         sim.send("button %d" % args[0])
     elif name == "status":

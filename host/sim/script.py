@@ -13,6 +13,9 @@
     press 1234#                    keys: 0-9 * # A B C D E (no comment on this line)
     token 1234 5678 9012 3456 7890 20 digits and Enter
     button [N]                     the push button, N times (default 1)
+    serve 30s                      run in real time, answering the optical port (its
+                                   pty's path is printed at start; prepay read, any
+                                   IEC 62056-21 reader)
     tamper cover|magnet|tilt on|off
     battery 15%
     power cut | power on           the firmware process ends abruptly / restarts
@@ -252,6 +255,9 @@ def parse_line(line_no, line, base_dir):
             raise ValueError("a token is 20 digits, got %d characters: %r"
                              % (len(digits), " ".join(args)))
         return Command(line_no, "keys", digits + "#")
+    if name == "serve":
+        need(1, "serve 30s")
+        return Command(line_no, "serve", duration_ms(args[0]))
     if name == "button":
         if len(args) > 1 or (args and (not args[0].isdigit() or int(args[0]) < 1)):
             raise ValueError("usage: button [N] (N presses, N >= 1)")
