@@ -6,9 +6,16 @@ the meter core applies it -> one IEC 62055-41 result for the display.
 
 Rules and the choices where the standard's text is not public (sts.md section 10):
 
-* TID memory: the last ``TID_MEMORY`` accepted TIDs. A TID in memory is **Used**; a TID at
-  or below ``floor`` (the oldest TID the memory no longer holds, or the TID of the
-  provisioning minute) is **Old**. A rollover key change (RO bit) clears the memory.
+* TID memory: the newest ``TID_MEMORY`` accepted TIDs, shared by credit and management
+  tokens. A TID in memory is **Used**. A TID older than the oldest the memory still
+  remembers is **Old**: below the memory's oldest once it is full, and at or below
+  ``floor`` (the TID of the provisioning minute, which fills the memory until real TIDs
+  do, then the newest TID the memory dropped). A never-used token older than what the
+  memory remembers is Old too, as in STS: the meter cannot tell it from a used one. The
+  memory drops its oldest only when a newer token is accepted, so a refused token never
+  moves the boundary; the rule reads the saved list itself, so it holds after a power
+  cut and for records saved by earlier firmware. A rollover key change (RO bit) clears
+  the memory; any other key change keeps it.
 * Key expiry: a TID-bearing token is **Key expired** when ``tid >> 16 > KEN``, i.e. the
   top 8 bits of its 24-bit TID pass the key expiry number (KEN 255: never).
 * DDTK: credit tokens are refused while the meter holds a default key (KT 1).
@@ -89,6 +96,13 @@ def lockout_seconds(failures):
         return 0
     seconds = LOCKOUT_FIRST_S << (failures - FREE_FAILURES - 1) if failures < 40 else LOCKOUT_MAX_S
     return seconds if seconds < LOCKOUT_MAX_S else LOCKOUT_MAX_S
+
+
+def is_old(rec, tid):
+    """Older than the oldest TID the memory still remembers: at or below the floor, or
+    below the oldest of a full memory."""
+    tids = rec["tids"]
+    return tid <= rec["floor"] or (len(tids) >= TID_MEMORY and tid < tids[0])
 
 
 def key_type_allowed(old_kt, new_kt):
@@ -238,8 +252,7 @@ class TokenAcceptor:
         self._remember_tid(token.tid)
         self._save_record(rec)
         result = self._apply(now, rec["pending"])
-        if result != "Accept":          # refused by the meter: the token stays unused
-            rec["tids"].remove(token.tid)
+        self._settle(token.tid, result)
         rec["pending"] = None
         self._save_record(rec)
         return Outcome(result, token.token_class, token.subclass, token.tid, amount)
@@ -250,7 +263,7 @@ class TokenAcceptor:
             return "Key expired"
         if token.tid in rec["tids"]:
             return "Used"
-        if token.tid <= rec["floor"]:
+        if is_old(rec, token.tid):
             return "Old"
         if token.token_class == 0:
             if rec["kt"] == 1:
@@ -265,8 +278,18 @@ class TokenAcceptor:
         tids = self.rec["tids"]
         tids.append(tid)
         tids.sort()
+
+    def _settle(self, tid, result):
+        """After the meter's answer: an accepted TID stays and pushes the oldest out of
+        a full memory; a refused one leaves, so the token stays unused."""
+        rec = self.rec
+        tids = rec["tids"]
+        if result != "Accept":
+            if tid in tids:
+                tids.remove(tid)
+            return
         while len(tids) > TID_MEMORY:
-            self.rec["floor"] = tids.pop(0)
+            rec["floor"] = tids.pop(0)
 
     def _apply(self, now, pending):
         """Hand the token to the meter core; returns the IEC result."""
@@ -312,8 +335,7 @@ class TokenAcceptor:
             result = "Accept"               # the core saved the top-up before the cut
         else:
             result = self._apply(now, pending)   # management tokens are idempotent
-        if result != "Accept" and pending["tid"] in self.rec["tids"]:
-            self.rec["tids"].remove(pending["tid"])
+        self._settle(pending["tid"], result)
         self.rec["pending"] = None
         self._save_record(self.rec)
 
