@@ -33,6 +33,7 @@ def test_split_hands_the_core_only_its_keys():
     assert sts["key"] == KEY and sts["base_date"] == 2014 and identity["serial"] == "X1"
     assert board == {"name": "sim"} and display == {"currency": "", "decimals": 2}
     assert "key" not in app_config.public(sts)
+    assert app_config.split(raw(sts={"krn": 2}))[1]["key"] is None    # delivered already
 
 
 def test_split_names_the_bad_field():

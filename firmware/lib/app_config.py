@@ -3,11 +3,12 @@
 The file holds the meter core's configuration (``meter.config`` validates it and
 refuses unknown keys) plus four sections the core does not know:
 
-* ``sts``: token acceptance identity and the decoder key: ``key`` (hex), ``algorithm``
-  (``sta``/``misty1``), ``base_date`` (1993/2014/2035, for the provisioning TID),
-  ``krn``, ``kt``, ``ti``, ``ken``, ``sgc``, ``manufacturer_code``, ``mfr_digits``,
-  ``tariff_rate_unit_micro``, optional ``floor_tid`` (tokens at or below it are Old;
-  default: one day before the first boot).
+* ``sts``: token acceptance identity: ``algorithm`` (``sta``/``misty1``), ``base_date``
+  (1993/2014/2035, for the provisioning TID), ``krn``, ``kt``, ``ti``, ``ken``, ``sgc``,
+  ``manufacturer_code``, ``mfr_digits``, ``tariff_rate_unit_micro``, optional
+  ``floor_tid`` (tokens at or below it are Old; default: one day before the first boot),
+  and once, at provisioning, the decoder ``key`` (hex): the first boot moves it into the
+  key partition and leaves ``"key": null`` in the file (``app_keys``).
 * ``identity``: ``pan`` (18 digits, IIN + DRN + Luhn check digit) and free text such
   as ``serial``, ``site``; shown in the status, never used to decide anything.
 * ``display``: ``currency`` (symbol for currency credit, e.g. ``KES``), ``decimals``.
@@ -15,8 +16,8 @@ refuses unknown keys) plus four sections the core does not know:
 * ``ir``: the optical port's settings and passwords (``iec62056.settings``).
 
 ``split(raw)`` returns ``(core, sts, identity, display, board)``; ``ConfigError``
-names the field. The decoder key stays inside ``sts``: ``public(sts)`` is the copy
-fit for any output.
+names the field. ``SECRETS`` lists the fields that are secrets; ``public(sts)`` is the
+copy of ``sts`` fit for any output.
 """
 from meter.errors import ConfigError
 from tokens.errors import TokenError
@@ -26,6 +27,7 @@ APP_SECTIONS = ("sts", "identity", "display", "board", "ir")
 STS_KEYS = ("key", "algorithm", "base_date", "krn", "kt", "ti", "ken", "sgc",
             "manufacturer_code", "mfr_digits", "tariff_rate_unit_micro", "floor_tid")
 KEY_HEX = {"sta": 16, "misty1": 32}
+SECRETS = (("sts", "key"),)     # (section, field): imported once, never kept in the file
 DISPLAY_KEYS = ("currency", "decimals")
 
 
@@ -46,10 +48,10 @@ def check_sts(sts):
     if algorithm not in KEY_HEX:
         raise ConfigError("sts.algorithm: must be sta or misty1, got %r" % (algorithm,))
     key = sts.get("key")
-    if not isinstance(key, str) or len(key) != KEY_HEX[algorithm] \
-            or any(c not in "0123456789abcdefABCDEF" for c in key):
+    if key is not None and (not isinstance(key, str) or len(key) != KEY_HEX[algorithm]
+                            or any(c not in "0123456789abcdefABCDEF" for c in key)):
         raise ConfigError("sts.key: must be %d hex digits for %s" % (KEY_HEX[algorithm], algorithm))
-    out = {"key": key.lower(), "algorithm": algorithm,
+    out = {"key": None if key is None else key.lower(), "algorithm": algorithm,
            "base_date": sts.get("base_date", 2014),
            "krn": _int(sts, "krn", "sts", 1, 1, 9),
            "kt": _int(sts, "kt", "sts", 2, 0, 3),
@@ -106,7 +108,7 @@ def split(raw):
         if k not in APP_SECTIONS:
             core[k] = raw[k]
     if "sts" not in raw:
-        raise ConfigError("sts: is required (the meter's decoder key and STS identity)")
+        raise ConfigError("sts: is required (the meter's STS identity)")
     board = raw.get("board") or {}
     if not isinstance(board, dict) or not isinstance(board.get("name", "esp32"), str):
         raise ConfigError("board: must be an object with a name")
