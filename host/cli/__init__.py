@@ -17,6 +17,7 @@ COMMANDS = [
     ("key", "host.cli.key", "derive STS decoder keys (DKGA02/DKGA04)"),
     ("vend", "host.cli.vend", "vending station: customers, meters, keys, sales, receipts, reports"),
     ("sim", "host.cli.sim", "the simulated meter: the firmware on the MicroPython Unix port"),
+    ("read", "host.cli.read", "read a meter through its optical port (IEC 62056-21), program it"),
     ("provision", "host.cli.provision", "build the firmware bundle a meter is flashed with"),
     ("firmware", "host.cli.firmware", "build MicroPython with the firmware frozen in"),
 ]
