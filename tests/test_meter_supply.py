@@ -146,6 +146,18 @@ def test_load_limit_trips_retries_and_locks_out():
     assert m.sample(t + 7400, 90000, 0, 3600) == ("on", "credit")
 
 
+def trip(m, t, n, power=3600, phases=None):
+    """n trips, 10 s over the limit each, the retry 30 s after each trip; returns the
+    time of the last trip."""
+    for i in range(n):
+        start = t + i * 45
+        m.sample(start + 5, 5000, 0, power, phases)
+        m.sample(start + 15, 10000, 0, power, phases)
+        if i < n - 1:
+            m.tick(start + 45)
+    return t + (n - 1) * 45 + 15
+
+
 def lockout_meter(lockout_s=0, limit_w=3000, t=None, store=None):
     """A meter locked out by three 3.6 kW trips in 105 s (3 kW limit); returns it, the
     store and the time of the lockout."""
@@ -154,12 +166,9 @@ def lockout_meter(lockout_s=0, limit_w=3000, t=None, store=None):
                                              "window_s": 600, "lockout_s": lockout_s}})
     t = t or at(2025, 3, 10, 8)
     m, store = new_meter(cfg, t, store, credit_micro=100 * UNIT)
-    for start in (t, t + 45, t + 90):
-        m.sample(start + 5, 5000, 0, 3600)
-        m.sample(start + 15, 10000, 0, 3600)
-        m.tick(start + 45)
+    locked = trip(m, t, 3)
     assert m.state() == ("off", "overload_lockout")
-    return m, store, t + 105
+    return m, store, locked
 
 
 def test_a_lockout_ends_at_the_button_once_the_load_is_reduced():
@@ -346,24 +355,8 @@ def overflow(m, t):
     return t + 60
 
 
-def overload(m, t, trips):
-    for i in range(trips):
-        start = t + i * 45
-        m.sample(start + 5, 5000, 0, 3600)
-        m.sample(start + 15, 10000, 0, 3600)
-        if i < trips - 1:
-            m.tick(start + 45)
-    return t + (trips - 1) * 45 + 15
-
-
-def unbalance(m, t, trips):
-    for i in range(trips):
-        start = t + i * 45
-        m.sample(start + 5, 1000, 0, 2000, [3000, 500, 500])
-        m.sample(start + 15, 1000, 0, 2000, [3000, 500, 500])
-        if i < trips - 1:
-            m.tick(start + 45)
-    return t + (trips - 1) * 45 + 15
+def unbalance(m, t, n):
+    return trip(m, t, n, 2000, [3000, 500, 500])
 
 
 LIMITS = {"load_limit": {"limit_w": 3000, "max_trips": 2, "lockout_s": 0},
@@ -388,9 +381,9 @@ HELD_OFF = (
     ("leak", water_config(valve={"close_on_leak": True}), leak_fill, ("off", "leak"),
      lambda m, t: m.press(t)),
     ("gas flow", GAS, overflow, ("ready", "over_flow"), reopen),
-    ("overload", electricity(supply=LIMITS), lambda m, t: overload(m, t, 1),
+    ("overload", electricity(supply=LIMITS), lambda m, t: trip(m, t, 1),
      ("off", "overload"), lambda m, t: m.tick(t + 30)),
-    ("overload lockout", electricity(supply=LIMITS), lambda m, t: overload(m, t, 2),
+    ("overload lockout", electricity(supply=LIMITS), lambda m, t: trip(m, t, 2),
      ("off", "overload_lockout"), lambda m, t: m.press(t)),
     ("unbalance", electricity(supply=LIMITS), lambda m, t: unbalance(m, t, 1),
      ("off", "unbalance"), lambda m, t: m.tick(t + 30)),
