@@ -11,11 +11,14 @@ A run in a given ``-X heapsize`` passes only if it finishes in TIME_LIMIT_S, wit
 MemoryError, no task crash (the firmware survives a crashed task by restarting it:
 that is a failure here) and with the registers of a run in a large heap. Sizes are tried
 from TOP_K down in STEP_K steps until the first failure; the smallest reliable heap is
-the last size that passed, so every size from it to TOP_K has passed. Prints numbers.
+the last size that passed, so every size from it to TOP_K has passed. The census sorts
+the live heap by kind (functions, modules, dicts, ...) from ``micropython.mem_info(1)``'s
+block map, after the first day and at the end. Prints numbers.
 
     python bench/bench_heap.py [RUNTIME ...]
 """
 import os
+import re
 import signal
 import sys
 
@@ -31,6 +34,38 @@ BOTTOM_K = 32
 ROOMY = "2M"
 TIME_LIMIT_S = 120   # the 30-day story takes 3-10 s; a small heap can loop restarting tasks
 RUNTIMES = ("stock", "frozen64", "frozen32")
+
+
+# micropython.mem_info(1) marks each block: the head's type, '=' for the rest of it
+KINDS = (("B", "functions"), ("M", "modules"), ("D", "dicts"), ("T", "tuples"),
+         ("L", "lists"), ("S", "str/bytes"), ("A", "buffers"),
+         ("h", "other: instances, classes, dict tables, names"))
+MAP_LINE = re.compile(r"^[0-9a-f]{8}: (.*)$")
+
+
+def census(runtime, days):
+    """Bytes of live heap by kind at the end of a ``days`` story, from the block map."""
+    lines = []
+
+    def heap_map(sim):
+        keep = sim.console
+        sim.console = lines.append
+        sim.send("heapmap")
+        sim.console = keep
+
+    run(days, False, ROOMY, runtime, at_end=heap_map)
+    block = 16 if runtime == "frozen32" else 32          # 4 machine words
+    blocks, kind = {}, None
+    for line in lines:
+        found = MAP_LINE.match(line)
+        for mark in found.group(1) if found else "":
+            if mark == "=" and kind is not None:
+                blocks[kind] = blocks.get(kind, 0) + 1
+            else:
+                kind = mark if mark in dict(KINDS) else None
+                if kind is not None:
+                    blocks[kind] = blocks.get(kind, 0) + 1
+    return {name: blocks.get(mark, 0) * block for mark, name in KINDS}
 
 
 class TimeLimit(Exception):
@@ -90,6 +125,10 @@ def main(runtimes):
                   info.get("heap_board", 0), smallest, TOP_K))
         if failed is not None:
             print("%-9s   %dK fails: %s" % ("", failed, why[:200]))
+        for days in (1, DAYS):
+            print("%-9s   census after %2d day(s): %s" % ("", days, ", ".join(
+                "%s %d B" % kv for kv in census(runtime, days).items())))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

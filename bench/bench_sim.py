@@ -1,5 +1,6 @@
 """Simulation speed: one simulated year of an hourly household profile through
-``prepay sim`` (the firmware on the MicroPython Unix port, -X heapsize=200K).
+``prepay sim``, on the stock Unix port (-X heapsize=200K) and the 32-bit frozen build
+(64K): ``python bench/bench_sim.py [RUNTIME ...]``.
 
 Meter: boards/sim/examples/electricity-currency-tou.json (TOU tariff, standing charge,
 15-minute metering bound). Load: 24 hourly steps a day (about 10 kWh/day), repeated
@@ -35,7 +36,8 @@ def script(days, profile_path):
                       "load profile " + profile_path, "advance %dd" % days, "status"])
 
 
-def run(days, heap_stats, heap="200K", runtime="stock"):
+def run(days, heap_stats, heap="200K", runtime="stock", at_end=None):
+    """Run the story; ``at_end(sim)`` is called while the meter is still on."""
     state = tempfile.mkdtemp(prefix="bench-sim-")
     profile = os.path.join(state, "household.csv")
     with open(profile, "w") as f:
@@ -56,23 +58,31 @@ def run(days, heap_stats, heap="200K", runtime="stock"):
         raise
     wall = time.perf_counter() - t0
     status = sim.last_status
+    if at_end is not None:
+        at_end(sim)
     sim.finish()
     return wall, status, sim
 
 
-def main():
-    print("prepay sim: hourly household profile, TOU tariff, -X heapsize=200K, ROMFS modules")
-    for days, heap_stats in ((365, False), (365, True), (30, True)):
-        wall, st, sim = run(days, heap_stats)
-        info = st["sim"]
-        print("%3d days  heap stats %-3s  %6.1f s wall  %8d meter-s/s  %5d kWh  %6d wake-ups  "
-              "%6d steps  %7d block writes  credit left %s %s  peak live heap %d B "
-              "(after boot %d B)" % (
-                  days, "on" if heap_stats else "off", wall, days * 86400 / wall,
-                  st["import_milli"] // 1000, info["wakeups"], info["steps"],
-                  info["flash_writes"], st["credit"], st["credit_unit"],
-                  info["heap_peak"], info["heap_boot"]))
+HEAP = {"stock": "200K", "frozen64": "200K", "frozen32": "64K"}
+
+
+def main(runtimes):
+    for runtime in runtimes:
+        heap = HEAP[runtime]
+        print("prepay sim --runtime %s: hourly household profile, TOU tariff, -X heapsize=%s"
+              % (runtime, heap))
+        for days, heap_stats in ((365, False), (365, True), (30, True)):
+            wall, st, sim = run(days, heap_stats, heap, runtime)
+            info = st["sim"]
+            print("%3d days  heap stats %-3s  %6.1f s wall  %8d meter-s/s  %5d kWh  %6d "
+                  "wake-ups  %6d steps  %7d block writes  credit left %s %s  peak live heap "
+                  "%d B (after boot %d B)" % (
+                      days, "on" if heap_stats else "off", wall, days * 86400 / wall,
+                      st["import_milli"] // 1000, info["wakeups"], info["steps"],
+                      info["flash_writes"], st["credit"], st["credit_unit"],
+                      info["heap_peak"], info["heap_boot"]), flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:] or ("stock", "frozen32"))

@@ -6,7 +6,8 @@ Commands (already checked by the launcher, which speaks the script language):
 ``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``powerfail`` (the power-fail
 signal; the launcher kills the process after it), ``serve MS`` (real time: virtual time
 follows the wall clock for MS and the optical port is answered as bytes arrive),
-``status``, ``quit``.
+``status``, ``heapmap`` (the live heap's block map, ``micropython.mem_info(1)``, on the
+console: bench_heap's census), ``quit``.
 
 Every reply carries the virtual time (``ms``), where the relay/valve is (``switch``)
 and the flash's block writes, so the launcher can keep the physical world (RTC,
@@ -182,6 +183,10 @@ class Driver:
             data = self.app.status(self.app.now())
             data["sim"] = self.sim_info()
             return {"status": data}
+        elif cmd == "heapmap":          # the live heap block by block, on the console
+            gc.collect()
+            import micropython
+            micropython.mem_info(1)
         elif cmd == "quit":
             return None
         else:

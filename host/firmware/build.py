@@ -161,6 +161,10 @@ def _build(runtime, tree, identity, manifest, progress, root):
     unix = os.path.join(tree, "ports", "unix")
     build_dir = "build-prepay-" + runtime
     os.makedirs(os.path.join(unix, build_dir), exist_ok=True)
+    # makemanifest reuses a frozen .mpy newer than its source, by module name: a checkout
+    # of older files (git archive, cp -p, another tree) would be frozen stale. Compiling
+    # them all again costs about a second.
+    shutil.rmtree(os.path.join(unix, build_dir, "frozen_mpy"), ignore_errors=True)
     manifest_path = os.path.join(unix, build_dir, "prepay-manifest.py")
     with open(manifest_path, "w") as f:
         f.write(manifest)
