@@ -423,3 +423,24 @@ def test_flags_for_scripts_are_refused_without_one(tmp_path):
                                str(tmp_path), *flag], capture_output=True, text=True, cwd=ROOT)
         assert proc.returncode == 2 and "%s goes with --script" % flag[0] in proc.stderr
         assert not os.listdir(tmp_path)
+
+
+def test_test_token_for_every_meter_tests_the_load_switch(tmp_path):
+    """The README's class 1 token (manufacturer code 0, control 0x1) on a meter of maker
+    07: the relay opens for the load switch test and closes again; with no credit the
+    supply stays off. Control 0 starts with the display test."""
+    readme_token = "0000 0000 0001 5099 7584".replace(" ", "")
+    st, _, _ = sim(tmp_path, "\n".join([
+        "at 2026-11-23T08:00", "token " + readme_token, "advance 4s", "status",
+        "token " + unit_token(255), "advance 2s", "status",
+        "token " + readme_token, "advance 4s", "status", "advance 10s", "status",
+        "token " + build.test_token(0).digits, "status", "advance 7s", "status"]),
+        "electricity-unit")
+    assert st[0]["display"] == ["Load switch     ", "supply held off "]
+    assert st[0]["switch"] == "off" and st[0]["last_token"]["result"] == "Accept"
+    assert st[1]["switch"] == "on" and st[1]["supply"] == "on"
+    assert st[2]["display"][0] == "Load switch     " and st[2]["switch"] == "off"
+    assert st[2]["supply"] == "on"                     # the core's decision is unchanged
+    assert st[3]["switch"] == "on"
+    assert st[4]["display"] == ["#" * 16, "#" * 16]   # control 0: the display test first
+    assert st[5]["display"][0] == "Load switch     " and st[5]["switch"] == "off"

@@ -230,3 +230,24 @@ def test_pan_check_digit():
     assert validate_pan("600727000000000009") == "600727000000000009"
     raises(TokenError, validate_pan, "600727000000000008")
     raises(TokenError, validate_pan, "60072700000000009")
+
+
+def test_meter_test_control_bits_follow_the_standard():
+    from tokens.meter_tests import CONTROL_BITS, control_of, selected
+    from tokens.names import METER_TESTS, describe_control
+    assert CONTROL_BITS == (
+        "load_switch", "display", "total_energy", "krn", "ti", "token_reader", "max_power",
+        "tamper", "power", "version", "unbalance_limit", "water_factor", "tariff_rate",
+        "algorithm", "kct_count", "sgc", "ken", "drn")
+    assert sorted(METER_TESTS) == sorted(CONTROL_BITS)
+    assert control_of(["load_switch"]) == 0x1 and control_of(["max_power"]) == 0x40
+    assert control_of(["version"]) == 0x200 and control_of(["drn"]) == 0x20000
+    assert control_of([]) == 0 and selected(0) == list(CONTROL_BITS)
+    assert selected(0x41) == ["load_switch", "max_power"] and selected(1 << 20) == []
+    assert "tests are: load_switch, display" in str(raises(TokenError, control_of, ["relay"]))
+    assert describe_control(0) == "all tests"
+    assert describe_control(0x201) == "load switch test, software version"
+    assert describe_control(0xFFFFFFF).endswith(
+        "decoder reference number, undefined bits 0xffc0000 (no test)")
+    readme = sts.decode("0000 0000 0001 5099 7584", None, "sta")
+    assert readme.fields == {"control": 1, "manufacturer_code": 0, "mfr_digits": 2}

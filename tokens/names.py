@@ -13,3 +13,26 @@ TOKEN_NAMES = {
     (2, 6): "SetMaximumPhasePowerUnbalanceLimit", (2, 7): "SetWaterMeterFactor",
     (2, 8): "KeyChange 3rd", (2, 9): "KeyChange 4th",
 }
+
+# InitiateMeterTest/Display: what each control bit (tokens.meter_tests.CONTROL_BITS) does
+METER_TESTS = {
+    "load_switch": "load switch test", "display": "display test",
+    "total_energy": "total energy", "krn": "key revision number", "ti": "tariff index",
+    "token_reader": "token reader test", "max_power": "maximum power limit",
+    "tamper": "tamper status", "power": "power consumption", "version": "software version",
+    "unbalance_limit": "phase power unbalance limit", "water_factor": "water meter factor",
+    "tariff_rate": "tariff rate", "algorithm": "encryption algorithm",
+    "kct_count": "number of key change tokens supported", "sgc": "supply group code",
+    "ken": "key expiry number", "drn": "decoder reference number",
+}
+
+
+def describe_control(control):
+    """'all tests', or the tests and read-outs a test token's control asks for."""
+    from tokens.meter_tests import ALL_TESTS, DEFINED, selected
+    if control == ALL_TESTS:
+        return "all tests"
+    parts = [METER_TESTS[name] for name in selected(control)]
+    if control & ~DEFINED:
+        parts.append("undefined bits 0x%x (no test)" % (control & ~DEFINED))
+    return ", ".join(parts)

@@ -38,3 +38,10 @@ def pan_block(pan, key_type):
     if key_type == 3:
         return (head + "0" * 16)[:16]
     return head + rest
+
+
+def drn(pan):
+    """The decoder reference number (meter number) in a PAN: the digits between the IIN
+    (6 digits, or 4 when it is '0000') and the check digit."""
+    pan = validate_pan(pan)
+    return pan[4:17] if pan.startswith("0000") else pan[6:17]

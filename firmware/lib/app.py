@@ -39,6 +39,12 @@ def provisioning_floor(base_date, now):
     return tid if tid > 0 else 0
 
 
+def meter_number(identity):
+    """The DRN in the identity's PAN (a test token shows it), or None without a PAN."""
+    from tokens.pan import drn
+    return drn(identity["pan"]) if "pan" in identity else None
+
+
 def iso_time(t):
     from meter import civil
     y, m, d = civil.civil_from_days(t // 86400)
@@ -59,7 +65,8 @@ class App:
         floor = sts["floor_tid"]
         if floor is None:
             floor = provisioning_floor(sts["base_date"], now)
-        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor)
+        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor,
+                                      drn=meter_number(identity))
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
         from iec62056.settings import check as check_ir
@@ -123,12 +130,16 @@ class App:
         self.drive_supply()
 
     def drive_supply(self):
-        """Bring the relay/valve to the decision; True while it is not there yet."""
+        """Bring the relay/valve to the decision (or where a test token's load switch
+        test holds it); True while it is not there yet or such a test is due."""
         sw = self.board.supply
-        target = "on" if self.want[0] in ("on", "limited") else "off"
         now_state = sw.state()
+        target = "on" if self.want[0] in ("on", "limited") else "off"
+        test = self.ui.meter_test
+        if test is not None:
+            target = test.supply_target(self.now(), target, now_state)
         if now_state == target:
-            return False
+            return test is not None and test.busy
         if now_state != "moving":
             sw.connect() if target == "on" else sw.disconnect()
         return True

@@ -22,6 +22,7 @@ class Ui:
         self.keypad = Keypad()
         self.display = Display()
         self.sounder = AlarmSounder()
+        self.meter_test = None       # meter.testface.MeterTest, from the first test token
         self.buzzer_cmd = None       # ("on", seconds) / ("off", 0) for the board, or None
 
     # ----------------------------------------------------------------- formats
@@ -47,6 +48,8 @@ class Ui:
     # ----------------------------------------------------------------- input
     def key(self, now, k):
         action = self.keypad.key(now, k)
+        if self.meter_test is not None:
+            self.meter_test.stop()
         if self.keypad.take_silence():
             self._buzzer(self.sounder.silence(now))
         self.display.set_entry(self.keypad.entry_lines())
@@ -73,25 +76,19 @@ class Ui:
         amount_text = self.credit_text(amount) if amount is not None and outcome.accepted else None
         credit = self.credit_text(outcome.credit_micro) if outcome.accepted else None
         if outcome.token_class == 1 and outcome.accepted:
-            self._class1(now, outcome)
+            supply_on = self.meter.state()[0] in ("on", "limited")
+            self.test_face().start(now, outcome.actions, supply_on)
             return outcome
         self.display.show(now, messages.token_message(
             outcome.result, amount_text, credit, outcome.failures, outcome.lockout_s))
         return outcome
 
-    def _class1(self, now, outcome):
-        items = []
-        for action in outcome.actions:
-            if action[0] == "test" and action[1] == "display":
-                self.display.test(now)
-            elif action[0] == "show":
-                _, label, value, unit = action
-                if unit.startswith("milli"):
-                    text = messages.units_milli(value, unit[5:], 1)
-                else:
-                    text = "%s%s" % (value, unit)
-                items.append((messages.label_value(label, text), "", messages.AMOUNT_S))
-        self.display.show(now, [("Accept", "Test token", messages.ACCEPT_S)] + items)
+    def test_face(self):
+        """The test token runner, made at the first test token (most meters never see one)."""
+        if self.meter_test is None:
+            from meter.testface import MeterTest
+            self.meter_test = MeterTest(self.display, self.credit_text)
+        return self.meter_test
 
     def short(self, now, code):
         m = self.meter

@@ -52,18 +52,6 @@ RESULT_CODES = {
     "CRC": 13, "Mfr code": 14, "Token lockout": 15, "Tamper": 17,
 }
 UTILITY_SUBCLASS = {"electricity": 0, "water": 1, "gas": 2, "heat": 0, "time": 3}
-UNIT_NAMES = {"electricity": "kWh", "water": "m3", "gas": "m3", "heat": "kWh", "time": "min"}
-
-# Class 1 control bits (Prepay's assignment; the standard's meaning is not public)
-TEST_LOAD_SWITCH = 1 << 0
-TEST_DISPLAY = 1 << 1
-SHOW_TOTALS = 1 << 2
-SHOW_KRN = 1 << 3
-SHOW_TI = 1 << 4
-SHOW_POWER_LIMIT = 1 << 5
-SHOW_VERSION = 1 << 6
-
-FIRMWARE_VERSION = "0.1.0"
 
 
 class Outcome:
@@ -145,11 +133,11 @@ class TokenAcceptor:
     the key in ``keys`` (a ``meter.keystore.KeyStore``; without one, tests and tools keep
     ``sts_cfg``'s key in RAM). An empty key store takes ``sts_cfg``'s key."""
 
-    def __init__(self, meter, store, sts_cfg, now, floor_tid=0, keys=None):
+    def __init__(self, meter, store, sts_cfg, now, floor_tid=0, keys=None, drn=None):
         self.meter = meter
         self.store = store
         self.mfr_code = sts_cfg.get("manufacturer_code", 0)
-        self.mfr_digits = sts_cfg.get("mfr_digits", 2)
+        self.drn = drn                # the meter's number, for the DRN test display
         self.utility = meter.cfg["utility"]
         self.currency = meter.cfg["credit_mode"] == "currency"
         self.rate_unit_micro = sts_cfg.get("tariff_rate_unit_micro", 1000)
@@ -401,28 +389,13 @@ class TokenAcceptor:
         fields = token.fields
         if token.subclass > 1:
             return Outcome("Function", 1, token.subclass)
-        if fields["mfr_digits"] != self.mfr_digits or fields["manufacturer_code"] != self.mfr_code:
+        from meter import testtoken      # at the first test token: most meters never see one
+        if not testtoken.addressed(fields["manufacturer_code"], self.mfr_code):
             return Outcome("Mfr code", 1, token.subclass)
-        control = fields["control"]
-        totals = self.meter.totals()
-        actions = []
-        if control & TEST_LOAD_SWITCH:
-            actions.append(("test", "load_switch"))
-        if control & TEST_DISPLAY:
-            actions.append(("test", "display"))
-        if control & SHOW_TOTALS:
-            actions.append(("show", "Total", totals["import_milli"],
-                            "milli" + UNIT_NAMES.get(self.utility, "kWh")))
-        if control & SHOW_KRN:
-            actions.append(("show", "KRN", self.rec["krn"], ""))
-        if control & SHOW_TI:
-            actions.append(("show", "TI", self.rec["ti"], ""))
-        if control & SHOW_POWER_LIMIT:
-            actions.append(("show", "Power limit",
-                            self.meter.cfg["supply"]["load_limit"]["limit_w"], "W"))
-        if control & SHOW_VERSION:
-            actions.append(("show", "Version", FIRMWARE_VERSION, ""))
-        return Outcome("Accept", 1, token.subclass, actions=actions)
+        steps = testtoken.actions(fields["control"], self.meter, self.rec, self.drn)
+        if not steps:                               # only bits the standard leaves undefined
+            return Outcome("Function", 1, token.subclass)
+        return Outcome("Accept", 1, token.subclass, actions=steps)
 
     # ------------------------------------------------------------------ records
     def _remember(self, now, outcome):
