@@ -17,11 +17,11 @@ from host.vending.errors import PermissionDenied, VendError
 from host.vending.issue import fresh_tids, locked_meter, save_last_tid, store_token, token_error
 from host.vending.money import fmt_cents
 from host.vending.records import find_customer, find_meter
+from host.vending.text import field
 
 
 def request(station, operator, kind, reason, sale_id=None, account=None, pan=None, amount_cents=0, units_tenths=0):
-    if not reason or not reason.strip():
-        raise VendError("an adjustment needs a reason")
+    reason = field(reason, schema.adjustments.c.reason, "the adjustment's reason")
     with station.begin() as conn:
         meter_id = None
         if kind == "refund":
@@ -50,7 +50,7 @@ def request(station, operator, kind, reason, sale_id=None, account=None, pan=Non
         now = station.clock()
         adj_id = conn.execute(insert(schema.adjustments).values(
             kind=kind, sale_id=sale_id if kind == "refund" else None, meter_id=meter_id, customer_id=customer_id,
-            amount_cents=amount_cents, units_tenths=units_tenths, reason=reason.strip(), status="pending",
+            amount_cents=amount_cents, units_tenths=units_tenths, reason=reason, status="pending",
             requested_by=operator["id"], requested_at=now)).inserted_primary_key[0]
         audit.append(conn, now, operator["name"], "adjust_request", adj_id, {
             "kind": kind, "sale": sale_id, "amount_cents": amount_cents, "units_tenths": units_tenths,

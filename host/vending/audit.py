@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from host.vending import schema
 from host.vending.db import lock_row
+from host.vending.text import field
 
 GENESIS = "0" * 64
 
@@ -29,13 +30,14 @@ def entry_hash(prev_hash, entry_id, at, operator, action, subject, payload_json)
 
 def append(conn, at, operator, action, subject, payload):
     """Add one entry at the end of the chain, inside the caller's transaction."""
+    subject = field(str(subject), schema.audit_log.c.subject, "the audit entry's subject")
     head = lock_row(conn, schema.audit_head, 1)
     entry_id = head["last_id"] + 1
     payload_json = canonical(payload)
     at = at.replace(tzinfo=None)
-    digest = entry_hash(head["last_hash"], entry_id, at, operator, action, str(subject), payload_json)
+    digest = entry_hash(head["last_hash"], entry_id, at, operator, action, subject, payload_json)
     conn.execute(_INSERT_ENTRY, {"id": entry_id, "at": at, "operator": operator, "action": action,
-                                 "subject": str(subject), "payload": payload_json,
+                                 "subject": subject, "payload": payload_json,
                                  "prev_hash": head["last_hash"], "hash": digest})
     conn.execute(_MOVE_HEAD, {"new_id": entry_id, "new_hash": digest})
     return entry_id

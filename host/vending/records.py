@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from host.vending import schema
 from host.vending.errors import VendError
 from host.vending.pricing import check_blocks
+from host.vending.text import field
 
 UTILITIES = ("electricity", "water", "gas", "time")
 ALGORITHMS = {"sta": "sta", "ea07": "sta", "07": "sta", "misty1": "misty1", "ea11": "misty1", "11": "misty1"}
@@ -23,18 +24,21 @@ EPOCH = datetime.datetime(2000, 1, 1)
 
 def add_customer(conn, now, account, name, address=None, phone=None, contact_person=None,
                  id_number=None, settlement_day=1):
-    if not account or not account.strip():
-        raise VendError("a customer needs an account number")
-    if not name or not name.strip():
-        raise VendError("a customer needs a name")
+    """Add a customer; returns what was stored (the typed text checked and stripped)."""
+    c = schema.customers.c
+    values = {"account": field(account, c.account, "account number"),
+              "name": field(name, c.name, "customer name"),
+              "address": field(address, c.address, "address", required=False),
+              "phone": field(phone, c.phone, "phone number", required=False),
+              "contact_person": field(contact_person, c.contact_person, "contact person", required=False),
+              "id_number": field(id_number, c.id_number, "ID number", required=False)}
     if not 1 <= settlement_day <= 28:
         raise VendError("settlement day must be 1..28 (every month has it)")
-    if find_customer(conn, account, required=False):
-        raise VendError("customer account %s already exists" % account)
-    return conn.execute(insert(schema.customers).values(
-        account=account.strip(), name=name.strip(), address=address, phone=phone,
-        contact_person=contact_person, id_number=id_number, settlement_day=settlement_day,
-        debt_cents=0, debt_recovery_bp=0, created_at=now)).inserted_primary_key[0]
+    if find_customer(conn, values["account"], required=False):
+        raise VendError("customer account %s already exists" % values["account"])
+    values.update(settlement_day=settlement_day, debt_cents=0, debt_recovery_bp=0, created_at=now)
+    values["id"] = conn.execute(insert(schema.customers).values(**values)).inserted_primary_key[0]
+    return values
 
 
 def find_customer(conn, account, required=True):
@@ -52,8 +56,7 @@ def set_debt(conn, customer_id, debt_cents, recovery_bp):
 # Tariffs -----------------------------------------------------------------------------
 
 def add_tariff(conn, now, name, version):
-    if not name or not name.strip():
-        raise VendError("a tariff needs a name")
+    name = field(name, schema.tariffs.c.name, "tariff name")
     if conn.execute(select(schema.tariffs.c.id).where(schema.tariffs.c.name == name)).first():
         raise VendError("tariff %s already exists; use 'tariff revise' for new prices" % name)
     tariff_id = conn.execute(insert(schema.tariffs).values(name=name, created_at=now)).inserted_primary_key[0]

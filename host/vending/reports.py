@@ -5,7 +5,8 @@
   (for ``--month 2026-05`` and day 15: 2026-04-15 00:00 up to 2026-05-15 00:00, UTC),
   with confirmed refunds in the same period subtracted in ``net_cents``.
 * ``meter_history``: one meter's purchases, with a PNG chart if asked.
-Money columns are integer cents; CSV files carry them as decimal strings.
+Money columns are integer cents; CSV files carry them as decimal strings, every text
+cell through ``text.csv_cell`` (no formula can start a cell).
 """
 import csv
 import datetime
@@ -14,6 +15,7 @@ from sqlalchemy import and_, func, or_, select
 
 from host.vending import schema
 from host.vending.money import fmt_cents, fmt_tenths
+from host.vending.text import csv_cell
 
 DAILY_COLUMNS = ["day", "channel", "operator", "sales", "amount", "debt", "service", "vat", "energy", "units"]
 SETTLEMENT_COLUMNS = ["account", "name", "period_from", "period_to", "sales", "amount", "debt", "service", "vat",
@@ -129,11 +131,12 @@ def meter_history(conn, pan, start, end):
 
 
 def write_csv(path, rows, columns):
-    with open(path, "w", newline="") as handle:
+    """The report as a UTF-8 CSV file; every cell through ``text.csv_cell``."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(columns)
         for r in rows:
-            writer.writerow(["" if r.get(col) is None else r.get(col) for col in columns])
+            writer.writerow([csv_cell(r.get(col)) for col in columns])
     return path
 
 

@@ -16,6 +16,7 @@ from host.vending.issue import fresh_tids, locked_meter, save_last_tid, store_to
 from host.vending.money import fmt_cents
 from host.vending.pricing import compute_sale
 from host.vending.records import CHANNELS, tariff_version_at
+from host.vending.text import field
 
 
 def month_start_utc(station, conn, local_now):
@@ -66,6 +67,7 @@ def sell(station, operator, pan, amount_cents, channel, reference=None):
     """
     if channel not in CHANNELS:
         raise VendError("channel must be one of %s" % ", ".join(CHANNELS))
+    reference = field(reference, schema.sales.c.reference, "payment reference", required=False)
     if reference is not None:
         with station.engine.connect() as conn:
             sale_id = _existing(conn, reference)

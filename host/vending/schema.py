@@ -3,6 +3,10 @@
 The Alembic migration in ``migrations/versions`` is the schema of record; this module is
 the same schema for the code to query with. ``tests/vending/test_vend_schema.py`` checks
 that a migrated database and this metadata do not differ.
+
+Text a person types is checked against its column's length before it is written
+(``text.field``): ``String(n)`` says n characters, and a ``Text`` column that holds typed
+text says its limit in ``info["max_chars"]`` (the database does not enforce that one).
 """
 from sqlalchemy import (BigInteger, Column, Date, DateTime, ForeignKey, Integer, MetaData,
                         String, Table, Text, UniqueConstraint, Index)
@@ -30,7 +34,7 @@ customers = Table(
     Column("id", Integer, primary_key=True),
     Column("account", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    Column("address", Text),
+    Column("address", Text, info={"max_chars": 500}),
     Column("phone", String(40)),
     Column("contact_person", String(200)),
     Column("id_number", String(64)),
@@ -167,7 +171,7 @@ adjustments = Table(
     Column("customer_id", Integer, ForeignKey("customers.id"), nullable=False),
     Column("amount_cents", BigInteger, nullable=False, default=0),
     Column("units_tenths", BigInteger, nullable=False, default=0),
-    Column("reason", Text, nullable=False),
+    Column("reason", Text, nullable=False, info={"max_chars": 500}),
     Column("status", String(12), nullable=False),               # pending|confirmed|rejected
     Column("requested_by", Integer, ForeignKey("operators.id"), nullable=False),
     Column("requested_at", DateTime, nullable=False),

@@ -38,29 +38,46 @@ def passphrase():
 def wrap(job):
     """Turn the station's own errors into the CLI's one-line user errors."""
     def run(args):
-        from sqlalchemy.exc import OperationalError, IntegrityError
+        from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
         from host.vending.errors import VendError
+        from host.vending.text import shown
         try:
             result = job(args)
-        except VendError as exc:
-            raise UserError(str(exc))
+        except (VendError, UserError) as exc:       # they may quote what was typed or stored
+            raise UserError(shown(exc))
         except OperationalError as exc:
-            raise UserError("database unavailable or locked: %s" % str(exc.orig).strip().splitlines()[0])
+            raise UserError("database unavailable or locked: %s" % _first_line(exc))
         except IntegrityError as exc:
-            raise UserError("refused by the database (conflicting record): %s"
-                            % str(exc.orig).strip().splitlines()[0])
+            raise UserError("refused by the database (conflicting record): %s" % _first_line(exc))
+        except DBAPIError as exc:                   # never the statement and its parameters
+            raise UserError("refused by the database: %s" % _first_line(exc))
         if result is not None:
             emit(args, result)
         return 0
     return run
 
 
+def _first_line(exc):
+    from host.vending.text import shown
+    return shown((str(exc.orig).strip().splitlines() or ["?"])[0])
+
+
 def emit(args, result):
+    """Print a result: JSON, or the text with every line's control characters escaped."""
+    from host.vending.text import shown
     data, text = result
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=True, default=str))
     elif text:
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        lines = text[:-1] if text.endswith("\n") else text
+        sys.stdout.write("\n".join(shown(line) for line in lines.split("\n")) + "\n")
+        sys.stdout.flush()
+
+
+def warn(message):
+    """A warning on stderr: something went wrong after the work was done and committed."""
+    from host.vending.text import shown
+    print("prepay vend: warning: %s" % shown(message), file=sys.stderr, flush=True)
 
 
 def open_station(args):
