@@ -72,6 +72,20 @@ def buy_units(energy_cents, blocks, month_before_tenths):
     return total, steps, money_micro
 
 
+def printed_cents(blocks, energy_cents):
+    """(cents for each block, rounding cents) as a receipt prints them, adding up to
+    ``energy_cents`` exactly: each block shows the whole cents its cost carries the running
+    total across (the running total rounded down), the rounding line what is left, which
+    is the money below one tenth's price plus the blocks' fractions of a cent."""
+    shown, running_micro, before = [], 0, 0
+    for block in blocks:
+        running_micro += block["cost_micro"]
+        upto = running_micro // 10000
+        shown.append(upto - before)
+        before = upto
+    return shown, energy_cents - before
+
+
 def compute_sale(amount_cents, tariff, credit_mode="unit", debt_cents=0, debt_recovery_bp=0,
                  service_due_cents=0, month_before_tenths=0, free_due_tenths=0):
     """The deductions and credit of one sale, or ``VendError`` if the amount cannot buy any.

@@ -14,7 +14,7 @@ from host.vending.db import lock_row
 from host.vending.errors import VendError
 from host.vending.issue import fresh_tids, locked_meter, save_last_tid, store_token, token_error
 from host.vending.money import fmt_cents
-from host.vending.pricing import compute_sale
+from host.vending.pricing import compute_sale, printed_cents
 from host.vending.records import CHANNELS, tariff_version_at
 from host.vending.text import field
 
@@ -174,6 +174,8 @@ def _assemble(row, detail, tokens):
     tokens = [{"kind": tok["kind"], "digits": tok["digits"], "tid": tok["tid"], "value": tok["value"],
                "formatted": format_digits(tok["digits"])} for tok in tokens]
     currency = row["credit_mode"] == "currency"
+    blocks = detail.get("blocks", [])
+    block_cents, rounding_cents = printed_cents(blocks, row["energy_cents"]) if blocks else ([], 0)
     return {
         "receipt": row["id"],
         "sold_at": row["sold_at"].isoformat(" ", "seconds") + " UTC",
@@ -191,8 +193,9 @@ def _assemble(row, detail, tokens):
                        "vat_cents": row["vat_cents"]},
         "vat_bp": detail.get("vat_bp", 0),
         "energy_cents": row["energy_cents"],
-        "blocks": detail.get("blocks", []),
+        "blocks": [dict(b, cost_cents=c) for b, c in zip(blocks, block_cents)],
         "rounding_micro": detail.get("rounding_micro", 0),
+        "rounding_cents": rounding_cents,
         "debt_after_cents": detail.get("debt_after_cents", 0),
         "units_tenths": None if currency else row["units_tenths"],
         "units_credited_tenths": None if currency else row["credit_value"],

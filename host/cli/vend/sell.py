@@ -1,7 +1,6 @@
 """``prepay vend sell`` and ``prepay vend reprint``: a sale and its receipt."""
 
-from host.errors import UserError
-from host.cli.vend.common import common, open_station, operator_row, wrap
+from host.cli.vend.common import common, emit, open_station, operator_row, warn, wrap
 
 
 def _receipt_file_arg(p):
@@ -19,30 +18,31 @@ def _sell(vend):
     p.set_defaults(run=wrap(_run_sell))
 
 
-def _write_receipt(data, path):
+def _deliver(args, data):
+    """After the commit: the token is on the screen before anything that could fail runs,
+    and whatever fails afterwards is a warning (a clerk who saw an error might sell again)."""
     from host.vending import receipts
-    if not path:
-        return
+    warnings = []
     try:
-        if path.lower().endswith(".pdf"):
-            receipts.write_pdf(data, path)
-        else:
-            with open(path, "w") as handle:
-                handle.write(receipts.text(data))
-    except OSError as exc:
-        raise UserError("the sale is recorded (receipt %s) but the receipt file could not be written: %s"
-                        % (data["receipt"], exc.strerror))
+        text = receipts.text(data)
+    except Exception as exc:         # a receipt that cannot be laid out still shows its tokens
+        text = "\n".join(["receipt %s" % data["receipt"]] + receipts.token_lines(data))
+        warnings.append("receipt %s could not be laid out (%s); its tokens are above" % (data["receipt"], exc))
+    emit(args, (data, text))
+    if args.receipt_file:
+        warnings += receipts.save(data, args.receipt_file)
+    for message in warnings:
+        warn(message)
 
 
 def _run_sell(args):
-    from host.vending import receipts, sales
+    from host.vending import sales
     from host.vending.money import cents
     amount = cents(args.amount)
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
     data = sales.sell(station, operator, args.meter, amount, args.channel, reference=args.ref)
-    _write_receipt(data, args.receipt_file)
-    return data, receipts.text(data)
+    _deliver(args, data)
 
 
 def _reprint(vend):
@@ -56,12 +56,11 @@ def _reprint(vend):
 
 
 def _run_reprint(args):
-    from host.vending import receipts, sales
+    from host.vending import sales
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
     data = sales.reprint(station, operator, sale_id=args.receipt, pan=args.meter)
-    _write_receipt(data, args.receipt_file)
-    return data, receipts.text(data)
+    _deliver(args, data)
 
 
 def register(vend):
