@@ -94,6 +94,9 @@ class Buzzer:
     sounding = False
 
 
+KEY_FLASH = {}          # data directory -> its key partition, kept across power-ons
+
+
 class Board:
     name = "bench"
     metering = None
@@ -107,6 +110,10 @@ class Board:
         self.supply = Supply()
         self.ir_port = Port()
         self.ticks = 0              # monotonic: setting the RTC does not move it
+        from boards.sim.blockdev import RamFlash
+        if data_dir not in KEY_FLASH:
+            KEY_FLASH[data_dir] = RamFlash(4096, 2)
+        self.key_flash = KEY_FLASH[data_dir]    # the meter's key partition
 
     def ticks_ms(self):
         return self.ticks
@@ -115,13 +122,32 @@ class Board:
         return end - start
 
 
+STARTED = []
+try:
+    import app_keys  # noqa: F401 - a firmware with a key partition
+    KEY_PARTITION = True
+except ImportError:
+    KEY_PARTITION = False
+
+
 class Bench:
     """One power-on of the meter on the bench (a new Bench on the same directory is the
     next power-on), with its optical port's engine."""
 
     def __init__(self, data_dir, cfg=None, ms=T0 * 1000):
         self.board = Board(data_dir, ms)
-        self.app = App(self.board, cfg or config())
+        cfg = cfg or config()
+        if data_dir in STARTED:     # the key went to the key partition at the first boot
+            cfg["sts"] = dict(cfg["sts"], key=None)
+        STARTED.append(data_dir)
+        if KEY_PARTITION:           # the App moves meter.json's secrets out of the file
+            import json
+            path = data_dir + "/meter.json"
+            with open(path, "w") as f:
+                json.dump(cfg, f)
+            self.app = App(self.board, cfg, path)
+        else:
+            self.app = App(self.board, cfg)
         self.engine = app_ir.start(self.app)
 
     def run(self, ms):

@@ -3,7 +3,7 @@ lines, R1 of registers, settings and logs, W1 of settings through the configurat
 checks, the token carrier (the keypad's path), password levels and the lockout that
 survives a power cut, events with the operator's level, and no secret in any answer."""
 DUAL_RUNTIME = True
-MICROPYTHON_HEAPSIZE = "400K"   # the whole app loaded as .mpy files into the heap
+MICROPYTHON_HEAPSIZE = "800K"   # several power-ons of the app, loaded as .mpy files into the heap
 
 from dualrt import tmp_dir
 from iec62056.frame import data_frame
