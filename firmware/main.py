@@ -1,5 +1,7 @@
 """Firmware entry point (wiring only): read meter.json, build the board it names, start
-the application's tasks. Runs unchanged on the ESP32 and on the simulated board.
+the application's tasks (the first boot moves the decoder key out of meter.json into the
+board's key partition: ``app_keys``). Runs unchanged on the ESP32 and on the simulated
+board.
 
 A configuration the meter cannot run (bad JSON, a bad value, an unknown board or pin
 setting) is refused, not crashed on: ``config error: ...`` on the console and "Config
@@ -45,12 +47,13 @@ def main():
         raw = app_config.load(CONFIG)
         app.load_cipher(raw)            # code first, data after: less heap fragmentation
         board = build_board(raw)
-        meter_app = app.App(board, raw)
+        meter_app = app.App(board, raw, CONFIG)
     except ConfigError as exc:
         refuse(board, exc)
         return
     del raw, app_config
-    sys.modules.pop("app_config", None)     # checked once at boot: about 2 KB back
+    for name in ("app_config", "app_keys"):     # used once at boot: a few KB back
+        sys.modules.pop(name, None)
     asyncio.run(app_tasks.run(meter_app))
 
 

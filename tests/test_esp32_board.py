@@ -7,6 +7,7 @@ from dualrt import TESTS_DIR, raises
 sys.path.insert(0, TESTS_DIR + "/fakes")
 if not hasattr(sys.modules.get("machine"), "fake_reset"):
     sys.modules.pop("machine", None)  # the Unix port's own machine has no Pin
+import esp32  # noqa: E402
 import machine  # noqa: E402
 
 from boards.esp32 import pins  # noqa: E402
@@ -90,7 +91,7 @@ def test_default_pin_map_has_no_pin_used_twice():
         used = []
         for key in settings:
             if key.endswith(("_id", "_ms", "_mv", "_freq", "_width", "_height", "_address",
-                             "_scale", "_timer", "_divider", "_dir")) or key in (
+                             "_scale", "_timer", "_divider", "_dir", "_partition")) or key in (
                                  "supply", "metering"):
                 continue
             value = settings[key]
@@ -101,3 +102,20 @@ def test_default_pin_map_has_no_pin_used_twice():
         assert len(used) == len(set(used)), (variant, sorted(used))
         for pin in used:
             assert pin not in (1, 3, 6, 7, 8, 9, 10, 11), (variant, pin)  # UART0, flash
+
+
+def test_the_key_partition_is_the_partition_tables():
+    """The decoder key's partition (meter.keystore) comes from the partition table; a
+    table without it (MicroPython's own) is refused, naming the setting."""
+    from meter.keystore import KeyStore
+    machine.fake_reset()
+    esp32.fake_reset()
+    board = build_board({"name": "esp32"}, ticks_ms=machine.fake_ticks_ms)
+    assert board.key_flash is esp32.fake_table["prepay_keys"] and board.config_scrub_dir == "/"
+    KeyStore(board.key_flash).save({"krn": 1})
+    assert KeyStore(board.key_flash).load() == {"krn": 1}
+    del esp32.fake_table["prepay_keys"]
+    said = str(raises(ValueError, build_board, {"name": "esp32"}))
+    assert said.startswith("board.pins.key_partition: this ESP32's partition table has no "
+                           "data partition 'prepay_keys'")
+    esp32.fake_reset()

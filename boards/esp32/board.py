@@ -35,6 +35,8 @@ class Esp32Board:
         self.settings = settings
         self.ticks_ms = ticks_ms
         self.data_dir = p["data_dir"]
+        self.key_flash = key_partition(p["key_partition"])
+        self.config_scrub_dir = "/"     # meter.json is on the LittleFS root (app_keys)
 
         self.metering = None
         if p["metering"] == "cse7766":
@@ -92,6 +94,17 @@ class Esp32Board:
 
     def ticks_diff(self, end, start):
         return ticks.ticks_diff(end, start)
+
+
+def key_partition(label):
+    """The partition the meter's secrets live in (``meter.keystore``), by its label in
+    the partition table (``boards/esp32/partitions.csv``)."""
+    import esp32
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
+    if not found:
+        raise ValueError("board.pins.key_partition: this ESP32's partition table has no "
+                         "data partition %r (flash boards/esp32/partitions.csv)" % label)
+    return found[0]
 
 
 def build_board(board_config=None, ticks_ms=ticks.ticks_ms):

@@ -29,6 +29,7 @@ COMMON = {
     "battery_full_mv": 3600,
     "supply_timer": 1,
     "data_dir": "/data",
+    "key_partition": "prepay_keys",     # meter.keystore's partition (partitions.csv)
 }
 
 VARIANTS = {

@@ -2,10 +2,11 @@
 
 ``build_board(board_config)`` mounts the meter's filesystem (a LittleFS image file in
 the state directory, memory-mapped or read and written, cut after N block writes when
-asked) and returns a ``SimBoard``: relay or valve, metering chip or pulse input fed by
-the script's load, keypad and button fed by the script, display and buzzer recorded,
-tamper switches, battery, the power-fail signal, virtual RTC, the optical port (the
-pty ``PREPAY_SIM_IR`` names, ``ir_port.py``) and a watchdog that never bites.
+asked; its last ``KEY_BLOCKS`` blocks are the key partition, ``key_flash``) and returns
+a ``SimBoard``: relay or valve, metering chip or pulse input fed by the script's load,
+keypad and button fed by the script, display and buzzer recorded, tamper switches,
+battery, the power-fail signal, virtual RTC, the optical port (the pty
+``PREPAY_SIM_IR`` names, ``ir_port.py``) and a watchdog that never bites.
 
 Run parameters come from the environment (set by ``prepay sim``), not the meter
 configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
@@ -27,6 +28,7 @@ from boards.sim.physics import Load, MeteringChip, PulseInput
 
 MOUNT = "/flash"
 BLOCK_SIZE = 4096
+KEY_BLOCKS = 2          # the chip's last blocks: the key partition (meter.keystore)
 VARIANTS = {  # variant: (supply, metering)
     "electricity": ("relay", "chip"),
     "heat": ("valve", "chip"),
@@ -254,7 +256,8 @@ def flash_blocks(board_config):
 
 
 def mount_flash(image, blocks, cut_after):
-    """Mount the state's LittleFS image at /flash (formatting a new one)."""
+    """Mount LittleFS (formatting a new one) on the state's flash image but its last
+    KEY_BLOCKS, at /flash; returns the whole chip."""
     import vfs
     mapped = os.getenv("PREPAY_SIM_FLASH")
     if mapped:  # "address:size" of the image file, mapped by host/sim/power.py
@@ -265,11 +268,14 @@ def mount_flash(image, blocks, cut_after):
     else:  # 256-byte buffers instead of two 4 KiB ones: 8 KB less of the meter's heap
         from boards.sim.blockdev import FileFlash
         flash = FileFlash(image, BLOCK_SIZE, blocks, sync=False, piece=256)
+    from boards.sim.partition import Partition
+    part = Partition(flash, 0, blocks - KEY_BLOCKS)
     try:
-        fs = vfs.VfsLfs2(flash)
+        fs = vfs.VfsLfs2(part)
     except OSError:
-        vfs.VfsLfs2.mkfs(flash)
-        fs = vfs.VfsLfs2(flash)
+        _refuse_old_layout(vfs, flash)
+        vfs.VfsLfs2.mkfs(part)
+        fs = vfs.VfsLfs2(part)
     if cut_after is not None:
         flash.cut_after(cut_after)
     vfs.mount(fs, MOUNT)
@@ -278,8 +284,22 @@ def mount_flash(image, blocks, cut_after):
     return flash
 
 
+def _refuse_old_layout(vfs, flash):
+    """An image whose LittleFS spans the whole chip is from a simulator without a key
+    partition: formatting it would lose that meter's state, so it is refused."""
+    try:
+        vfs.VfsLfs2(flash)
+    except OSError:
+        return
+    raise ValueError("board: %s is from a simulator without a key partition; give this "
+                     "meter a new state directory"
+                     % (os.getenv("PREPAY_SIM_IMAGE") or "flash.img"))
+
+
 class SimBoard:
     name = "sim"
+    config_scrub_dir = None     # meter.json is in the state directory on the host's disk,
+    # where app_keys overwrites the key in place; the flash image never holds that file
 
     def __init__(self, cfg):
         for k in cfg:
@@ -314,9 +334,13 @@ class SimBoard:
         self.ir_port = ir_port(os.getenv("PREPAY_SIM_IR"))    # the launcher's pty
         self.watchdog = Watchdog()
         cut = os.getenv("PREPAY_SIM_CUT")
-        self.flash = mount_flash(os.getenv("PREPAY_SIM_IMAGE") or "flash.img",
-                                 flash_blocks(cfg),
+        blocks = flash_blocks(cfg)
+        if not isinstance(blocks, int) or blocks < KEY_BLOCKS + 8:
+            raise ValueError("board.flash_blocks: at least %d blocks of 4 KiB" % (KEY_BLOCKS + 8))
+        self.flash = mount_flash(os.getenv("PREPAY_SIM_IMAGE") or "flash.img", blocks,
                                  int(cut) if cut else None)
+        from boards.sim.partition import Partition
+        self.key_flash = Partition(self.flash, blocks - KEY_BLOCKS, KEY_BLOCKS)
         self.data_dir = MOUNT + "/data"
         self.heap_mode = os.getenv("PREPAY_SIM_HEAP") or "step"
 

@@ -3,11 +3,13 @@ interface, wired together. Each method is one step a task runs (``app_tasks`` ru
 them under asyncio); none of them sleeps, so the steps are testable without a loop.
 
 Time is the board's clock: ``board.rtc.now_s()``, seconds since 2000-01-01 local.
-The decoder key lives in the acceptance record only; nothing here prints it.
+The decoder key lives in the board's key partition only (``app_keys`` moves it there
+from meter.json at the first boot); nothing here prints it.
 """
 from app_ui import Ui
 from meter.acceptance import TokenAcceptor
 from meter.core import Meter
+from meter.keystore import KeyStore
 from meter.store import Store
 
 LOW_BATTERY_PERCENT = 20      # below: low (a valve closes, see the core's supply rules)
@@ -53,19 +55,23 @@ def iso_time(t):
 
 
 class App:
-    def __init__(self, board, raw_cfg):
-        import app_config           # boot only; main.py drops it after
+    def __init__(self, board, raw_cfg, config_path="meter.json"):
+        import app_config           # boot only; main.py drops them after
+        import app_keys
         core, sts, identity, display_cfg, _ = app_config.split(raw_cfg)
         self.board = board
         self.identity = identity
         self.sts_public = app_config.public(sts)
         now = self.now()
+        keys = KeyStore(board.key_flash)
+        app_keys.take(keys, sts, raw_cfg, config_path,      # before anything else saves
+                      getattr(board, "config_scrub_dir", None))
         self.store = Store(board.data_dir)
         self.meter = Meter(core, self.store, now, clock_valid=board.rtc.valid())
         floor = sts["floor_tid"]
         if floor is None:
             floor = provisioning_floor(sts["base_date"], now)
-        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor,
+        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor, keys,
                                       drn=meter_number(identity))
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
@@ -217,6 +223,8 @@ class App:
                 amount = ui.number(last[4] * (10 if last[3] >= 4 else 100000))
             last_token = {"result": last[1], "amount": amount, "time": iso_time(last[0])}
         frame = ui.display.render(now)
+        sts = dict(self.sts_public)
+        sts.update(self.acceptor.key_identity())     # the key in use now, not the delivered
         qty = "volume" if ui.unit == "m3" else "energy"
         c = m.credit
         state, reason = m.state()
@@ -251,6 +259,6 @@ class App:
                       "ec_repaid": c["ec_repaid"], "cleared": c["cleared"],
                       "topups": c["topups"]},
             "identity": self.identity,
-            "sts": self.sts_public,
+            "sts": sts,
             "crashes": self.crashes,
         }
