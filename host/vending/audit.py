@@ -6,6 +6,9 @@ id and hash, and is locked by every append so concurrent writers extend one chai
 ``verify`` recomputes the chain: an edited entry breaks its own hash, a deleted one breaks
 the next entry's link (or the head), and entries must be numbered 1..n without gaps.
 The ledger rows that entries describe (sales, tokens) are checked against their entries too.
+
+Someone who can rewrite the whole database can rebuild a consistent chain; the head's
+hash, exported elsewhere (``head``), is what catches that (``verify(anchors=...)``).
 """
 import hashlib
 import json
@@ -56,8 +59,19 @@ def sale_digest(sale, token_rows):
     return hashlib.sha256(canonical(fields).encode()).hexdigest()
 
 
-def verify(conn, batch=5000):
-    """A list of problems (empty if the chain and the sales it vouches for are intact)."""
+def head(conn):
+    """The chain's last entry: ``{"id", "at", "hash"}``. Kept outside the database (printed,
+    mailed, written down), its hash is an anchor: ``verify(anchors={id: hash})`` then shows
+    whether the chain up to that entry is still the one that was exported."""
+    log = schema.audit_log
+    row = conn.execute(select(log.c.id, log.c.at, log.c.hash).order_by(log.c.id.desc()).limit(1)).mappings().first()
+    return dict(row) if row else {"id": 0, "at": None, "hash": GENESIS}
+
+
+def verify(conn, batch=5000, anchors=None):
+    """A list of problems (empty if the chain and the sales it vouches for are intact, and
+    every anchor ``{entry id: hash}`` exported earlier is still in it) and the entry count."""
+    anchors = dict(anchors or {})
     problems = []
     prev_hash, expected_id = GENESIS, 1
     sale_digests = {}
@@ -77,6 +91,9 @@ def verify(conn, batch=5000):
                                 row["subject"], row["payload"])
             if digest != row["hash"]:
                 problems.append("entry %d was altered (hash mismatch)" % row["id"])
+            if row["id"] in anchors and anchors.pop(row["id"]) != row["hash"]:
+                problems.append("entry %d no longer has the hash exported for it: the chain was rewritten"
+                                % row["id"])
             if row["action"] == "sale":
                 sale_digests[int(row["subject"])] = json.loads(row["payload"]).get("digest")
             prev_hash, expected_id, last_id = row["hash"], row["id"] + 1, row["id"]
@@ -84,6 +101,8 @@ def verify(conn, batch=5000):
     head = conn.execute(select(schema.audit_head).where(schema.audit_head.c.id == 1)).mappings().first()
     if head is None or head["last_id"] != last_id or head["last_hash"] != prev_hash:
         problems.append("the chain's head does not match its last entry (entries removed at the end?)")
+    for entry_id in sorted(anchors):
+        problems.append("entry %d, exported as an anchor, is not in the chain" % entry_id)
     problems.extend(_verify_sales(conn, sale_digests))
     return problems, last_id
 

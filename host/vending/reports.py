@@ -1,9 +1,10 @@
 """Reports for the counter and the finance office, aggregated in SQL.
 
 * ``daily``: sales per UTC day, channel and operator.
-* ``settlement``: per customer, the month that ends on the customer's settlement day
-  (for ``--month 2026-05`` and day 15: 2026-04-15 00:00 up to 2026-05-15 00:00, UTC),
-  with confirmed refunds in the same period subtracted in ``net_cents``.
+* ``settlement``: per customer, the settlement period that ends in the month asked
+  for: a month long, starting on the customer's settlement day (UTC). For ``2026-05``,
+  day 15 covers 2026-04-15 to 2026-05-14 and day 1 covers 2026-05-01 to 2026-05-31.
+  Confirmed refunds in the same period are subtracted in ``net_cents``.
 * ``meter_history``: one meter's purchases, with a PNG chart if asked.
 Money columns are integer cents; CSV files carry them as decimal strings, every text
 cell through ``text.csv_cell`` (no formula can start a cell).
@@ -67,16 +68,22 @@ def _shift_month(year, month, delta):
 
 
 def settlement_period(year, month, day):
-    """[from, to) of the settlement falling due on ``day`` of year-month."""
-    py, pm = _shift_month(year, month, -1)
-    return datetime.datetime(py, pm, day), datetime.datetime(year, month, day)
+    """[from, to) of the month-long period from settlement ``day`` whose last day falls in
+    year-month: up to ``day`` of that month, or, for day 1, up to the 1st of the next."""
+    end = (year, month) if day > 1 else _shift_month(year, month, 1)
+    start = _shift_month(*end, -1)
+    return datetime.datetime(*start, day), datetime.datetime(*end, day)
+
+
+def settlement_days(conn):
+    """The settlement days in use (day 1, the default, when there are no customers)."""
+    c = schema.customers
+    return sorted(d for (d,) in conn.execute(select(c.c.settlement_day).distinct())) or [1]
 
 
 def settlement(conn, year, month):
     s, c, a = schema.sales, schema.customers, schema.adjustments
-    days = sorted(d for (d,) in conn.execute(select(c.c.settlement_day).distinct()))
-    if not days:
-        return []
+    days = settlement_days(conn)
     periods = {d: settlement_period(year, month, d) for d in days}
     in_period = or_(*[and_(c.c.settlement_day == d, s.c.sold_at >= lo, s.c.sold_at < hi)
                       for d, (lo, hi) in periods.items()])

@@ -186,8 +186,8 @@ def test_reports_csv_and_chart(session):
         table = list(csv.DictReader(handle))
     assert table[0]["amount"] == "60.00" and table[0]["operator"] == "alice"
     import datetime
-    today = datetime.date.today()
-    month = "%04d-%02d" % ((today.year, today.month + 1) if today.month < 12 else (today.year + 1, 1))
+    today = datetime.datetime.now(datetime.timezone.utc)      # settlement day 1: the calendar month
+    month = "%04d-%02d" % (today.year, today.month)
     settle = json.loads(s.ok("report", "settlement", "--month", month, "--json"))
     assert settle[0]["account"] == "A-001" and settle[0]["amount_cents"] == 6000
     chart = s.tmp / "meter.png"

@@ -1,0 +1,183 @@
+"""The optical port's figures: the engine's own time for a full readout on MicroPython
+against the same bytes' time on the wire at 9600 Bd 7E1, a whole session through the
+simulator's pty with the standard's delays, the engine's heap, and a fuzz run of
+random and mutated frames (``--frames``, default 100 000) with its result.
+
+    .venv/bin/python bench/bench_iec62056.py [--frames N]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "firmware", "lib")]
+
+ESP32_FACTOR = 200          # ../shared/docs/micropython.md section 14
+ENGINE = r"""
+import gc, sys, time
+sys.path[:0] = ["%(tests)s", "%(lib)s", "%(root)s"]
+from dualrt import tmp_dir
+from optical_kit import Bench
+import app_ir
+bench = Bench(tmp_dir("bench-iec62056"))
+gc.collect()
+engine = bench.engine
+port = bench.board.ir_port
+def readout():
+    port.inbox = b"/?!\r\n"
+    bench.run(300)
+    port.inbox = b"\x06050\r\n"
+    port.sent = b""
+    t0 = time.ticks_us()
+    engine.feed(port.read(), 0)
+    n = 0
+    engine.t0 = -100000         # the switch delay is the wire's, not the engine's
+    while engine.busy or engine.out is not None:
+        chunk = engine.pump(0)
+        if chunk:
+            n += len(chunk)
+            engine.t0 = -100000
+        elif engine.out is None:
+            break
+    us = time.ticks_diff(time.ticks_us(), t0)
+    engine._end("bench", 0)
+    return us, n
+readout()
+gc.collect()
+before = gc.mem_alloc()
+best = None
+peak = 0
+for _ in range(5):
+    gc.collect()
+    us, n = readout()
+    best = us if best is None or us < best else best
+print("RESULT", best, n, before)
+import micropython
+"""
+
+
+def engine_figures():
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    src = ENGINE % {"tests": os.path.join(ROOT, "tests"), "lib": os.path.join(ROOT, "firmware", "lib"),
+                    "root": ROOT}
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(src)
+    out = subprocess.run([exe, "-X", "heapsize=800K", f.name], capture_output=True, text=True,
+                         cwd=ROOT, timeout=300)
+    os.remove(f.name)
+    line = [x for x in out.stdout.splitlines() if x.startswith("RESULT")]
+    if not line:
+        raise SystemExit("engine run failed:\n" + out.stdout + out.stderr)
+    _, us, n, _ = line[0].split()
+    return int(us), int(n)
+
+
+def engine_heap():
+    """Bytes the engine and its port objects hold, and the most a readout allocates,
+    on the 64-bit Unix port (an ESP32's 32-bit objects take about 0.6 of it)."""
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    src = r"""
+import gc, sys
+sys.path[:0] = ["%(tests)s", "%(lib)s", "%(root)s"]
+from dualrt import tmp_dir
+from optical_kit import Bench
+import app_ir
+from iec62056 import modec, frame
+from obis import registers, settings
+bench = Bench(tmp_dir("bench-iec62056-heap"))
+gc.collect(); a = gc.mem_alloc()
+engine = app_ir.start(bench.app)
+gc.collect(); b = gc.mem_alloc()
+bench.engine = engine
+bench.talk(b"/?!\r\n", 300)
+gc.collect(); gc.threshold(-1)
+c = gc.mem_alloc()
+bench.talk(b"\x06050\r\n", 3000)
+d = gc.mem_alloc()
+print("HEAP", b - a, d - c)
+""" % {"tests": os.path.join(ROOT, "tests"), "lib": os.path.join(ROOT, "firmware", "lib"), "root": ROOT}
+    out = subprocess.run([exe, "-X", "heapsize=800K", "-c", src], capture_output=True,
+                         text=True, cwd=ROOT, timeout=300)
+    line = [x for x in out.stdout.splitlines() if x.startswith("HEAP")]
+    if not line:
+        raise SystemExit("heap run failed:\n" + out.stdout + out.stderr)
+    _, held, readout_alloc = line[0].split()
+    return int(held), int(readout_alloc)
+
+
+def pty_session():
+    """A whole readout and a programming session through the sim's pty, as a client
+    sees them (the meter's 200 ms reaction and 300 ms switch delays included)."""
+    from host.readout import jobs
+    from host.sim.runner import Sim
+    from host.sim.script import meter_seconds
+    import threading
+    state = tempfile.mkdtemp(prefix="bench-iec-")
+    with open(os.path.join(ROOT, "boards", "sim", "examples",
+                           "electricity-currency-tou.json")) as f:
+        cfg = json.load(f)
+    cfg["ir"] = {"passwords": {"reader": "rd-4711", "technician": "tech-0815"}}
+    with open(os.path.join(state, "meter.json"), "w") as f:
+        json.dump(cfg, f)
+    link = os.path.join(state, "ir")
+    sim = Sim(state, heap="300K", heap_mode="off", ir_link=link)
+    sim.world.rtc_s = meter_seconds("2026-11-23T08:00")
+    sim.power_on()
+    thread = threading.Thread(target=sim.serve, args=(15000,))
+    thread.start()
+    t0 = time.monotonic()
+    rows = jobs.readout(link)
+    readout_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    jobs.read_codes(link, ["1-0:1.8.0", "0-0:19.0.0"], "tech-0815")
+    program_s = time.monotonic() - t0
+    thread.join()
+    sim.finish()
+    return readout_s, program_s, len(rows)
+
+
+def fuzz_run(frames):
+    from dualrt import tmp_dir
+    from optical_fuzz import fuzz
+    from optical_kit import Bench
+    bench = Bench(tmp_dir("bench-fuzz"))
+    cfg = repr(bench.app.meter.cfg)
+    t0 = time.monotonic()
+    sessions = fuzz(bench, frames, seed=20261123)
+    took = time.monotonic() - t0
+    writes = [e for e in bench.app.meter.events.items if e[2] == "optical" and e[3].startswith("write")]
+    ok = bench.engine.fault is None and repr(bench.app.meter.cfg) == cfg and not writes
+    bench.run(200000)
+    ok = ok and bench.talk(b"/?!\r\n").startswith(b"/PP")
+    return ok, sessions, bench.engine.errors, took
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frames", type=int, default=100000)
+    args = parser.parse_args()
+    us, nbytes = engine_figures()
+    wire_ms = nbytes * 10 * 1000 / 9600
+    print("readout: %d bytes; engine %.1f ms on the Unix port (x%d for an ESP32: %.0f ms); "
+          "wire at 9600 Bd 7E1: %.0f ms" % (nbytes, us / 1000, ESP32_FACTOR,
+                                            us / 1000 * ESP32_FACTOR, wire_ms))
+    held, alloc = engine_heap()
+    print("heap (64-bit Unix port): engine and port objects %d bytes held; a readout "
+          "allocates %d bytes of short-lived garbage" % (held, alloc))
+    readout_s, program_s, lines = pty_session()
+    print("through the sim's pty: readout of %d lines %.2f s; programming session "
+          "(P1, 2 x R1, B0) %.2f s" % (lines, readout_s, program_s))
+    ok, sessions, errors, took = fuzz_run(args.frames)
+    print("fuzz: %d random and mutated frames (%d in programming sessions) in %.0f s: %s; "
+          "%d refused" % (args.frames, sessions, took,
+                          "no exception, no write, port answers after" if ok else "FAILED",
+                          errors))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
