@@ -13,7 +13,8 @@ def _report(vend):
     _range(d)
     d.set_defaults(run=wrap(_run_report_daily))
     m = common(s.add_parser("settlement", help="monthly settlement per customer on their settlement day"))
-    m.add_argument("--month", required=True, help="YYYY-MM: settlements falling due in that month")
+    m.add_argument("--month", required=True, help="YYYY-MM: each customer's settlement period that ends in "
+                                                  "that month (day 1: the calendar month)")
     m.add_argument("--csv", metavar="PATH", help="also write CSV")
     m.set_defaults(run=wrap(_run_report_settlement))
     h = common(s.add_parser("meter", help="purchase history of one meter"))
@@ -38,11 +39,16 @@ def _dates(args, station):
     return start, to + datetime.timedelta(days=1)
 
 
-def _report_out(args, rows, columns):
+def _report_out(args, rows, columns, title):
+    """The rows, and as text the title (always saying which dates it covers) and the table."""
     from host.vending import reports
     if args.csv:
         reports.write_csv(args.csv, rows, columns)
-    return rows, table(rows, columns)
+    return rows, title + "\n" + table(rows, columns)
+
+
+def _days(start, end):
+    return "%s to %s" % (start.date(), (end - datetime.timedelta(days=1)).date())
 
 
 def _run_report_daily(args):
@@ -51,7 +57,7 @@ def _run_report_daily(args):
     start, end = _dates(args, station)
     with station.engine.connect() as conn:
         rows = reports.daily(conn, start, end)
-    return _report_out(args, rows, reports.DAILY_COLUMNS)
+    return _report_out(args, rows, reports.DAILY_COLUMNS, "daily sales, %s (UTC days)" % _days(start, end))
 
 
 def _run_report_settlement(args):
@@ -64,7 +70,10 @@ def _run_report_settlement(args):
         raise UserError("--month %r must look like 2026-05" % args.month)
     with station.engine.connect() as conn:
         rows = reports.settlement(conn, year, month)
-    return _report_out(args, rows, reports.SETTLEMENT_COLUMNS)
+        days = reports.settlement_days(conn)
+    covered = "; ".join("day %d covers %s" % (d, _days(*reports.settlement_period(year, month, d))) for d in days)
+    return _report_out(args, rows, reports.SETTLEMENT_COLUMNS,
+                       "settlement periods ending in %04d-%02d (UTC days): %s" % (year, month, covered))
 
 
 def _run_report_meter(args):
@@ -75,7 +84,8 @@ def _run_report_meter(args):
         pan, rows = reports.meter_history(conn, args.meter, start, end)
     if args.chart:
         reports.chart(args.chart, pan, rows)
-    return _report_out(args, rows, reports.METER_COLUMNS)
+    return _report_out(args, rows, reports.METER_COLUMNS,
+                       "purchases of meter %s, %s (UTC days)" % (pan, _days(start, end)))
 
 
 def register(vend):
