@@ -16,16 +16,23 @@ A customer account matches when the customer has exactly one active meter. Each 
 line becomes a sale whose reference is ``pay:<source>:<reference>``, so the unique sale
 reference makes a second import (or a crash and re-run) vend nothing twice. Unmatched and
 refused lines are recorded and reported, and tried again on the next import.
+
+Each line is handled on its own (``import_lines`` yields each outcome as it is done, so a
+token is shown the moment it is sold): typed text is checked (``text.field``) before
+anything is written, and a line the station or the database refuses is reported while
+the import goes on with the next.
 """
 import csv
 import datetime
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from host.vending import schema, sales
 from host.vending.errors import VendError
 from host.vending.money import cents
 from host.vending.records import CHANNELS
+from host.vending.text import field
 
 REQUIRED = ("reference", "date", "account", "amount")
 
@@ -89,45 +96,80 @@ def _record(station, source, row, amount_cents, paid_at, channel, status, note, 
             conn.execute(insert(p).values(source=source, line_ref=row["reference"], **values))
 
 
-def import_statement(station, operator, path, source):
-    rows = read_statement(path)
-    result = {"source": source, "lines": len(rows), "vended": [], "skipped": [], "unmatched": [], "failed": []}
-    p = schema.payments
+def import_lines(station, operator, path, source):
+    """Vend a statement line by line, each in its own transactions: yields ``(status,
+    entry)`` as each line is done (``vended``, ``skipped``, ``unmatched`` or ``failed``,
+    the entry saying why), so that the caller can show a token the moment it is sold. A
+    line that fails, for whatever reason the station or the database gives, is reported
+    and the next line is tried; a re-run picks up what did not get done."""
+    source = field(source, schema.payments.c.source, "statement source")
     seen = set()
-    for row in rows:
-        ref = row["reference"]
-        entry = {"line": row["line"], "reference": ref, "account": row["account"], "amount": row["amount"]}
-        if not ref or ref in seen:
-            result["failed"].append(dict(entry, note="missing or repeated reference in this file"))
-            continue
-        seen.add(ref)
-        with station.engine.connect() as conn:
-            done = conn.execute(select(p.c.status).where(p.c.source == source, p.c.line_ref == ref)).scalar()
-        if done == "vended":
-            result["skipped"].append(entry)
-            continue
+    for row in read_statement(path):
+        entry = {"line": row["line"], "reference": row["reference"], "account": row["account"],
+                 "amount": row["amount"]}
         try:
-            amount_cents = cents(row["amount"])
-            paid_at = _parse_date(row["date"])
-            channel = (row.get("channel") or "bank").lower()
-            if channel not in CHANNELS:
-                raise VendError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
+            outcome = _import_line(station, operator, source, row, entry, seen)
         except VendError as exc:
-            result["failed"].append(dict(entry, note=str(exc)))
-            continue
-        with station.engine.connect() as conn:
-            pan, why = _match(conn, row["account"])
-        if pan is None:
-            _record(station, source, row, amount_cents, paid_at, channel, "unmatched", why, None)
-            result["unmatched"].append(dict(entry, note=why))
-            continue
-        try:
-            sale = sales.sell(station, operator, pan, amount_cents, channel, reference="pay:%s:%s" % (source, ref))
-        except VendError as exc:
-            _record(station, source, row, amount_cents, paid_at, channel, "failed", str(exc), None)
-            result["failed"].append(dict(entry, note=str(exc)))
-            continue
+            outcome = "failed", dict(entry, note=str(exc))
+        except DBAPIError as exc:
+            outcome = "failed", dict(entry, note="the database refused this line: %s" % _first_line(exc))
+        yield outcome
+
+
+def _first_line(exc):
+    return (str(exc.orig).strip().splitlines() or ["?"])[0]
+
+
+def _import_line(station, operator, source, row, entry, seen):
+    p = schema.payments
+    ref = row["reference"]
+    if not ref or ref in seen:
+        return "failed", dict(entry, note="missing or repeated reference in this file")
+    seen.add(ref)
+    field(ref, p.c.line_ref, "reference")
+    field(row["account"], p.c.account_ref, "account")
+    with station.engine.connect() as conn:
+        if conn.execute(select(p.c.status).where(p.c.source == source, p.c.line_ref == ref)).scalar() == "vended":
+            return "skipped", entry
+    amount_cents = cents(row["amount"])
+    paid_at = _parse_date(row["date"])
+    channel = (row.get("channel") or "bank").lower()
+    if channel not in CHANNELS:
+        raise VendError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
+    with station.engine.connect() as conn:
+        pan, why = _match(conn, row["account"])
+    if pan is None:
+        _record(station, source, row, amount_cents, paid_at, channel, "unmatched", why, None)
+        return "unmatched", dict(entry, note=why)
+    try:
+        sale = sales.sell(station, operator, pan, amount_cents, channel, reference="pay:%s:%s" % (source, ref))
+    except VendError as exc:
+        _record(station, source, row, amount_cents, paid_at, channel, "failed", str(exc), None)
+        return "failed", dict(entry, note=str(exc))
+    if sale.get("duplicate"):         # sold by a run that stopped before recording the line
+        outcome = "skipped", dict(entry, receipt=sale["receipt"])
+    else:
+        outcome = "vended", dict(entry, meter=pan, receipt=sale["receipt"],
+                                 tokens=[t["formatted"] for t in sale["tokens"]], sale=sale)
+    try:                              # the sale has committed: from here on nothing may hide it
         _record(station, source, row, amount_cents, paid_at, channel, "vended", None, sale["receipt"])
-        result["vended"].append(dict(entry, meter=pan, receipt=sale["receipt"],
-                                     tokens=[t["formatted"] for t in sale["tokens"]], sale=sale))
-    return result
+    except DBAPIError as exc:
+        outcome[1]["note"] = "sold; the line was not marked done (%s), the next import marks it" % _first_line(exc)
+    return outcome
+
+
+def new_summary(source):
+    return {"source": source, "lines": 0, "vended": [], "skipped": [], "unmatched": [], "failed": []}
+
+
+def tally(summary, status, entry):
+    summary["lines"] += 1
+    summary[status].append(entry)
+
+
+def import_statement(station, operator, path, source):
+    """The whole import at once: a summary with each line's outcome under its status."""
+    summary = new_summary(source)
+    for status, entry in import_lines(station, operator, path, source):
+        tally(summary, status, entry)
+    return summary

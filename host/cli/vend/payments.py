@@ -2,7 +2,8 @@
 
 import os
 
-from host.cli.vend.common import common, open_station, operator_row, wrap
+from host.errors import UserError
+from host.cli.vend.common import common, emit, open_station, operator_row, warn, wrap
 
 
 def _payments(vend):
@@ -17,28 +18,47 @@ def _payments(vend):
 
 
 def _run_payments_import(args):
+    """Each line is printed as it is done (a sold line with its tokens), its receipt written
+    at once; the summary comes last, and with --json everything at the end."""
     from host.vending import payments, receipts
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
-    result = payments.import_statement(station, operator, args.file, args.source)
     if args.receipts_dir:
-        os.makedirs(args.receipts_dir, exist_ok=True)
-        for line in result["vended"]:
-            with open(os.path.join(args.receipts_dir, "receipt-%d.txt" % line["receipt"]), "w") as handle:
-                handle.write(receipts.text(line["sale"]))
-    for line in result["vended"]:
-        line.pop("sale", None)
-    text = ["statement %s: %d lines, %d vended, %d already done, %d unmatched, %d failed" % (
-        args.file, result["lines"], len(result["vended"]), len(result["skipped"]), len(result["unmatched"]),
-        len(result["failed"]))]
-    for line in result["vended"]:
-        text.append("  vended   %-16s receipt %d  %s" % (line["reference"], line["receipt"], " / ".join(line["tokens"])))
-    for line in result["unmatched"]:
-        text.append("  UNMATCHED %-15s account %s amount %s: %s" % (line["reference"], line["account"],
-                                                                     line["amount"], line["note"]))
-    for line in result["failed"]:
-        text.append("  FAILED   %-16s %s" % (line["reference"], line["note"]))
-    return result, "\n".join(text)
+        try:
+            os.makedirs(args.receipts_dir, exist_ok=True)
+        except OSError as exc:
+            raise UserError("cannot make the receipts folder %s: %s" % (args.receipts_dir, exc.strerror))
+    summary = payments.new_summary(args.source)
+    warnings = []
+    try:
+        for status, line in payments.import_lines(station, operator, args.file, args.source):
+            sale = line.pop("sale", None)
+            payments.tally(summary, status, line)
+            if not args.json and status != "skipped":
+                emit(args, (None, _describe(status, line)))
+            if sale is not None and args.receipts_dir:
+                path = os.path.join(args.receipts_dir, "receipt-%d.txt" % sale["receipt"])
+                warnings += receipts.save(sale, path)
+            if line.get("note") and status in ("vended", "skipped"):
+                warnings.append("%s: %s" % (line["reference"], line["note"]))
+    finally:
+        for message in warnings:
+            warn(message)
+    text = "statement %s: %d lines, %d vended, %d already done, %d unmatched, %d failed" % (
+        args.file, summary["lines"], len(summary["vended"]), len(summary["skipped"]), len(summary["unmatched"]),
+        len(summary["failed"]))
+    return summary, text
+
+
+def _describe(status, line):
+    from host.vending.text import shown
+    ref = shown(line["reference"])
+    if status == "vended":
+        return "  vended    %-16s receipt %d  %s" % (ref, line["receipt"], " / ".join(line["tokens"]))
+    if status == "unmatched":
+        return "  UNMATCHED %-16s account %s amount %s: %s" % (ref, shown(line["account"]), shown(line["amount"]),
+                                                               shown(line["note"]))
+    return "  FAILED    %-16s line %d: %s" % (ref, line["line"], shown(line["note"]))
 
 
 def register(vend):
