@@ -120,3 +120,55 @@ def test_bad_input_gives_one_line_and_exit_2(args, message):
 def test_help_lists_commands():
     assert "decode" in ok("token", "--help") and "derive" in ok("key", "--help")
     assert "token" in ok("--help")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("token", "credit", "--key", STA_KEY, "--units", "1", "--tid", "5", "--issued",
+      "2026-11-23T08:00"), "argument --issued: not allowed with argument --tid"),
+    (("token", "credit", "--key", STA_KEY, "--units", "1", "--tid", "5", "--last-tid", "9"),
+     "--last-tid goes with --issued"),
+    (("token", "credit", "--key", STA_KEY, "--units", "1", "--currency", "1", "--tid", "5"),
+     "argument --currency: not allowed with argument --units"),
+    (("token", "credit", "--key", STA_KEY, "--units", "1", "--amount", "2", "--tid", "5"),
+     "argument --amount: not allowed with argument --units"),
+    (("token", "credit", "--key", STA_KEY, "--tid", "5"), "one of the arguments --units --currency"),
+    (("token", "power-limit", "--key", STA_KEY, "--watts", "5"), "one of the arguments --tid --issued"),
+    (("token", "encode-block", "--batch", "--block", "350001ef0001ef6c", "--key", STA_KEY),
+     "argument --block: not allowed with argument --batch"),
+    (("token", "encode-block", "--batch", "--class", "0", "--key", STA_KEY),
+     "--class goes with --block"),
+    (("key", "derive", "--dkga", "02", "--vending-key", "ab" * 8, "--meter", "600727000000000009",
+      "--sgc", "123456", "--ti", "02", "--krn", "1", "--kt", "2", "--base-date", "2014"),
+     "--base-date goes with --dkga 04"),
+])
+def test_flags_that_would_override_each_other_are_refused(args, message):
+    """Two flags for one thing, or a flag the command would ignore, are refused (exit 2)."""
+    proc = prepay(*args)
+    assert proc.returncode == 2 and message in proc.stderr and not proc.stdout
+
+
+def test_old_spellings_are_hidden_aliases():
+    """keychange, --amount (units) and --pan still work as they did; --help shows only the
+    one vocabulary."""
+    change = ("--key", STA_KEY, "--new-key", "0102030405060708", "--krn", "2", "--kt", "2",
+              "--ti", "1", "--json")
+    assert ok("token", "keychange", *change) == ok("token", "key-change", *change)
+    credit = ("--key", STA_KEY, "--tid", "9", "--rnd", "3", "--json")
+    assert ok("token", "credit", "--amount", "2.5kWh", *credit) == \
+        ok("token", "credit", "--units", "2.5kWh", *credit)
+    derive = ("key", "derive", "--dkga", "04", "--vending-key", "ab" * 8 + "94" * 8 + "01234567",
+              "--sgc", "201457", "--ti", "01", "--krn", "1", "--kt", "2")
+    assert ok(*derive, "--pan", "600727000000000009") == \
+        ok(*derive, "--meter", "600727000000000009") == "87f3ecbb2e46b48f\n"
+    assert "key-change" in ok("token", "--help") and "keychange" not in ok("token", "--help")
+    assert "--units" in ok("token", "credit", "--help") and "--amount" not in ok("token", "credit", "--help")
+    assert "--meter PAN" in ok("key", "derive", "--help") and "--pan" not in ok("key", "derive", "--help")
+
+
+def test_key_derive_json():
+    out = json.loads(ok("key", "derive", "--dkga", "02", "--vending-key", "abababababababab",
+                        "--meter", "600727000000000009", "--sgc", "123456", "--ti", "02",
+                        "--krn", "1", "--kt", "2", "--json"))
+    assert out == {"decoder_key": "060b8643c59a27f1", "dkga": "02", "meter": "600727000000000009",
+                   "sgc": 123456, "ti": 2, "krn": 1, "kt": 2, "base_date": None,
+                   "algorithm": "sta"}

@@ -4,6 +4,7 @@ import os
 import re
 import sys
 
+from host.cli.vocabulary import flag, old_names
 from host.errors import UserError
 from host.parse import arg, date_time, fixed, format_fixed, int_arg, integer, number_and_unit
 from host.textfile import read_stream
@@ -38,9 +39,9 @@ def parse_time(text):
 
 def token_tid(args):
     if args.tid is not None:
+        if args.last_tid is not None:
+            raise UserError("--last-tid goes with --issued (--tid gives the TID itself)")
         return args.tid
-    if not args.issued:
-        raise UserError("give --tid N or --issued YYYY-MM-DDTHH:MM (with --base-date)")
     when = parse_time(args.issued)
     if args.last_tid is not None:
         return next_tid(args.base_date, *when, args.last_tid)
@@ -118,10 +119,12 @@ def run_decode(args):
 
 
 def run_encode_block(args):
+    if args.batch and args.token_class is not None:
+        raise UserError("--class goes with --block; with --batch each line gives its class")
     key = decoder_key(args) if args.token_class != 1 else None
     if not args.batch:
-        if args.block is None or args.token_class is None:
-            raise UserError("give --class N and --block HEX, or --batch")
+        if args.token_class is None:
+            raise UserError("--block needs --class N (0, 1 or 2)")
         print(sts.encode_block(args.token_class, int.from_bytes(hex_bytes(args.block, "block"), "big"),
                                key, args.algorithm))
         return
@@ -141,7 +144,7 @@ def run_encode_block(args):
 def strip_unit(text, utility):
     """'25.5kWh' -> '25.5' once the unit is the utility's; a bare number passes as it is."""
     unit = sts.UNIT_NAMES[sts.UTILITIES.index(utility)]
-    number, suffix = number_and_unit(text, "--amount")
+    number, suffix = number_and_unit(text, "--units")
     if suffix and suffix.lower() != unit.lower():
         raise UserError("%s tokens carry %s, not %s" % (utility, unit, suffix))
     return number
@@ -150,10 +153,8 @@ def strip_unit(text, utility):
 def run_credit(args):
     args.key_bytes = decoder_key(args)
     tid = token_tid(args)
-    if (args.amount is None) == (args.currency is None):
-        raise UserError("give exactly one of --amount (units) or --currency (money)")
-    if args.amount is not None:
-        tenths = fixed(strip_unit(args.amount, args.utility), 1, "--amount", round_up=True)
+    if args.units is not None:
+        tenths = fixed(strip_unit(args.units, args.utility), 1, "--units", round_up=True)
         issued = sts.credit_token(args.key_bytes, args.algorithm, args.utility, tid, tenths, args.rnd)
     else:
         issued = sts.currency_token(args.key_bytes, args.algorithm, args.utility, tid,
@@ -204,12 +205,13 @@ def add_key_options(parser):
 
 
 def add_tid_options(parser):
-    parser.add_argument("--tid", type=int_arg, help="token identifier (minutes since the base date)")
-    parser.add_argument("--issued", help="issue time YYYY-MM-DDTHH:MM (local), instead of --tid")
+    when = parser.add_mutually_exclusive_group(required=True)
+    when.add_argument("--tid", type=int_arg, help="token identifier (minutes since the base date)")
+    when.add_argument("--issued", help="issue time YYYY-MM-DDTHH:MM (local), instead of --tid")
     parser.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035), default=2014,
                         help="base date of the meter's key (default 2014)")
     parser.add_argument("--last-tid", type=int_arg,
-                        help="the meter's last TID: the new one will be greater")
+                        help="with --issued: the meter's last TID; the new one will be greater")
     parser.add_argument("--rnd", type=int_arg, choices=range(16), metavar="0-15",
                         help="the 4 random bits (default: random)")
 
@@ -227,8 +229,9 @@ def register(sub, name, help_text):
 
     p = commands.add_parser("encode-block", help="encrypt a 64-bit block into a token")
     p.add_argument("--class", dest="token_class", type=int_arg, choices=(0, 1, 2))
-    p.add_argument("--block", help="plaintext block, 16 hex digits (CRC included)")
-    p.add_argument("--batch", action="store_true", help="read 'CLASS BLOCK' lines from stdin")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--block", help="plaintext block, 16 hex digits (CRC included)")
+    which.add_argument("--batch", action="store_true", help="read 'CLASS BLOCK' lines from stdin")
     add_key_options(p)
     p.set_defaults(run=run_encode_block)
 
@@ -236,9 +239,10 @@ def register(sub, name, help_text):
     add_key_options(p)
     add_tid_options(p)
     p.add_argument("--utility", choices=sts.UTILITIES, default="electricity")
-    p.add_argument("--amount", help="units, e.g. 12.5 or 12.5kWh (water/gas: m3, time: min); "
-                   "rounded up to 0.1")
-    p.add_argument("--currency", help="money in base units, e.g. 100.00 (rounded up to 1e-5)")
+    value = p.add_mutually_exclusive_group(required=True)
+    flag(p, "--units", old=("--amount",), group=value, help="units, e.g. 12.5 or 12.5kWh "
+         "(water/gas: m3, time: min); rounded up to 0.1")
+    value.add_argument("--currency", help="money in base units, e.g. 100.00 (rounded up to 1e-5)")
     p.set_defaults(run=run_credit)
 
     for command, (_, value_name, command_help) in MANAGEMENT.items():
@@ -249,7 +253,7 @@ def register(sub, name, help_text):
             p.add_argument("--" + value_name, type=int_arg, required=True)
         p.set_defaults(run=run_management)
 
-    p = commands.add_parser("keychange", help="a key change token set (2, 3 or 4 tokens)")
+    p = commands.add_parser("key-change", help="a key change token set (2, 3 or 4 tokens)")
     add_key_options(p)
     p.add_argument("--new-key", required=True, help="the new decoder key in hex")
     p.add_argument("--krn", type=int_arg, required=True, help="new key revision number")
@@ -259,6 +263,7 @@ def register(sub, name, help_text):
     p.add_argument("--rollover", action="store_true", help="set RO: the meter clears its TID memory")
     p.add_argument("--sgc", type=int_arg, help="new supply group code (3rd/4th token)")
     p.set_defaults(run=run_keychange)
+    old_names(commands, p, "keychange")
 
     p = commands.add_parser("test", help="a class 1 test/display token (not encrypted)")
     p.add_argument("--control", type=arg(integer, hex_ok=True), required=True,
