@@ -241,8 +241,10 @@ def register(sub, name, help_text):
     p.add_argument("--utility", choices=sts.UTILITIES, default="electricity")
     value = p.add_mutually_exclusive_group(required=True)
     flag(p, "--units", old=("--amount",), group=value, help="units, e.g. 12.5 or 12.5kWh "
-         "(water/gas: m3, time: min); rounded up to 0.1")
-    value.add_argument("--currency", help="money in base units, e.g. 100.00 (rounded up to 1e-5)")
+         "(water/gas: m3, time: min); rounded up to what a token carries (0.1 up to 1638.3, "
+         "then 1, 10, 100), which the output shows")
+    value.add_argument("--currency", help="money in base units, e.g. 100.00; rounded up to what a token "
+                       "carries (100.00 is carried as 100.00624), which the output shows")
     p.set_defaults(run=run_credit)
 
     for command, (_, value_name, command_help) in MANAGEMENT.items():
