@@ -16,4 +16,4 @@ from tokens.build import (IssuedToken, clear_credit, clear_tamper, credit_token,
 from tokens.decode import Decoded, decode  # noqa: F401
 from tokens.digits import group_digits as format_digits  # noqa: F401
 from tokens.errors import DecodeError, TokenError  # noqa: F401
-from tokens.names import TOKEN_NAMES  # noqa: F401
+from tokens.names import METER_TESTS, TOKEN_NAMES, describe_control  # noqa: F401

@@ -10,6 +10,8 @@ from host.parse import arg, date_time, fixed, format_fixed, int_arg, integer, nu
 from host.textfile import read_stream
 from tokens import sts
 from tokens.digits import extract_class, parse_digits
+from tokens.meter_tests import CONTROL_BITS, control_of
+from tokens.names import METER_TESTS, describe_control
 from tokens.tid import next_tid, tid_at, tid_time
 
 KEY_ENV = "PREPAY_DECODER_KEY"
@@ -62,6 +64,11 @@ def describe(token_class, subclass, fields, tid, base_date=None):
     elif "unit" in fields:
         meaning["amount"] = str(fields["value"])
         meaning["unit"] = fields["unit"]
+    elif "control" in fields:               # InitiateMeterTest/Display
+        meaning["tests"] = describe_control(fields["control"])
+        code = fields["manufacturer_code"]
+        meaning["meters"] = ("every meter" if code == 0 else "manufacturer %0*d only"
+                             % (fields["mfr_digits"], code))
     if tid is not None and base_date:
         meaning["issued"] = "%04d-%02d-%02dT%02d:%02d" % tid_time(base_date, tid)
     return meaning
@@ -90,6 +97,8 @@ def print_records(records, as_json):
     for record in records:
         meaning = record["meaning"]
         extra = " ".join(str(meaning[k]) for k in ("amount", "unit") if k in meaning)
+        if "tests" in meaning:
+            extra = "%s (%s)" % (meaning["tests"], meaning["meters"])
         print("%s  %s%s" % (record["grouped"], meaning["type"], ("  " + extra) if extra else ""))
 
 
@@ -116,6 +125,9 @@ def run_decode(args):
     meaning = record["meaning"]
     if "amount" in meaning:
         print("amount   %s %s" % (meaning["amount"], meaning["unit"]))
+    if "tests" in meaning:
+        print("tests    %s" % meaning["tests"])
+        print("meters   %s" % meaning["meters"])
 
 
 def run_encode_block(args):
@@ -191,8 +203,23 @@ def run_keychange(args):
     print_records([issued_record(t, args) for t in tokens], args.json)
 
 
+def add_test_options(parser):
+    """--control or --test NAME...: what a test token asks for (IEC 62055-41 bits)."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--control", type=arg(integer, hex_ok=True), default=0,
+                       help="control bits, e.g. 0x1; 0 (the default) asks for all tests. "
+                       + ", ".join("bit %d %s" % (bit, METER_TESTS[name])
+                                   for bit, name in enumerate(CONTROL_BITS)))
+    which.add_argument("--test", action="append", choices=CONTROL_BITS, metavar="NAME",
+                       help="a test or read-out by name, repeatable: " + ", ".join(CONTROL_BITS))
+
+
+def test_control(args):
+    return control_of(args.test) if args.test else args.control
+
+
 def run_test(args):
-    issued = sts.test_token(args.control, args.mfr_code, args.mfr_digits)
+    issued = sts.test_token(test_control(args), args.mfr_code, args.mfr_digits)
     args.algorithm = "sta"
     print_records([issued_record(issued, args)], args.json)
 
@@ -268,9 +295,9 @@ def register(sub, name, help_text):
     old_names(commands, p, "keychange")
 
     p = commands.add_parser("test", help="a class 1 test/display token (not encrypted)")
-    p.add_argument("--control", type=arg(integer, hex_ok=True), required=True,
-                   help="control bits, e.g. 0x1 (each bit selects a test or display)")
-    p.add_argument("--mfr-code", type=int_arg, default=0, help="manufacturer code")
+    add_test_options(p)
+    p.add_argument("--mfr-code", type=int_arg, default=0,
+                   help="manufacturer code; 0 (the default) is for every meter")
     p.add_argument("--mfr-digits", type=int_arg, choices=(2, 4), default=2)
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=run_test)

@@ -109,10 +109,12 @@ def test_token(station, operator, control, mfr_code=0, mfr_digits=2):
     """A class-1 test/display token (not meter-specific, not encrypted); audited, not stored."""
     from tokens import sts
     issued = sts.test_token(control, mfr_code, mfr_digits)
+    tests = sts.describe_control(control)
     with station.begin() as conn:
         audit.append(conn, station.clock(), operator["name"], "test_token", "-",
-                     {"control": control, "mfr_code": mfr_code, "digits": issued.digits})
-    return {"kind": "test", "digits": issued.digits, "tid": None, "value": None}
+                     {"control": control, "tests": tests, "mfr_code": mfr_code,
+                      "digits": issued.digits})
+    return {"kind": "test", "digits": issued.digits, "tid": None, "value": None, "tests": tests}
 
 
 def normalise_algorithm(text):
