@@ -1,5 +1,6 @@
 """``prepay vend token``: management, key change and test tokens."""
 
+from host.cli.token import add_test_options, test_control
 from host.cli.vend.common import common, open_station, operator_row, token_digits, wrap
 
 
@@ -26,7 +27,7 @@ def _token(vend):
                    help="new base date: a TID-rollover key change (RO bit set)")
     k.set_defaults(run=wrap(_run_key_change))
     t = common(s.add_parser("test", help="class-1 test/display token (any meter)"), operator=True)
-    t.add_argument("--control", type=int, default=0, help="control bits (0: all tests)")
+    add_test_options(t)
     t.add_argument("--mfr", type=int, default=0, help="manufacturer code")
     t.add_argument("--mfr-digits", type=int, default=2, choices=(2, 4))
     t.set_defaults(run=wrap(_run_test_token))
@@ -70,9 +71,9 @@ def _run_test_token(args):
     from host.vending import mgmt
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
-    row = mgmt.test_token(station, operator, args.control, args.mfr, args.mfr_digits)
+    row = mgmt.test_token(station, operator, test_control(args), args.mfr, args.mfr_digits)
     row["formatted"] = token_digits(row["digits"])
-    return row, _token_text("test token", [row])
+    return row, _token_text("test token: %s" % row["tests"], [row])
 
 
 def register(vend):
