@@ -4,15 +4,8 @@ import json
 
 import pytest
 
-from test_vend_cli import CLERK, Session, setup_station
+from test_vend_cli import CLERK, session  # noqa: F401 (the clerk's station fixture)
 from tokens import build
-
-
-@pytest.fixture
-def session(db_url, tmp_path, monkeypatch, capsys):
-    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys)
-    setup_station(s)
-    return s
 
 
 def test_clerk_issues_test_tokens_that_say_what_they_ask_for(session):
