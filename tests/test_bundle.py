@@ -91,6 +91,34 @@ def test_bundle_has_the_configuration_and_reports_sizes(built):
     assert "total" in text and str(report["total_bytes"]) in text
 
 
+def test_the_decoder_key_is_left_out_of_the_bundle(built):
+    """A bundle is copied around: the configuration goes in, its decoder key does not,
+    and the summary says so in one line."""
+    report, _ = built
+    key = esp32_config()["sts"]["key"]
+    with open(os.path.join(report["bundle_dir"], "meter.json")) as f:
+        sts = json.load(f)["sts"]
+    assert "key" not in sts and sts["krn"] == 1 and report["secrets_left_out"] == ["sts.key"]
+    for form in (key.encode(), key.upper().encode(), bytes.fromhex(key)):
+        for dirpath, _, names in os.walk(report["bundle_dir"]):
+            for name in names:
+                with open(os.path.join(dirpath, name), "rb") as f:
+                    assert form not in f.read(), name
+        with zipfile.ZipFile(report["archive"]) as zf:
+            assert all(form not in zf.read(n) for n in zf.namelist())
+    line = [x for x in bundle.summary(report).splitlines() if "secret" in x]
+    assert line == ["  left out of meter.json (secret): sts.key; a bundle is copied around, "
+                    "the meter gets its key once, at provisioning (docs/meter-security.md)"]
+
+
+def test_the_host_knows_the_secrets_the_firmware_knows():
+    from app_config import SECRETS
+    from host.provisioning import meter_secrets
+    assert meter_secrets.SECRETS == SECRETS
+    clean, held = meter_secrets.without_secrets({"sts": {"key": None, "krn": 2}})
+    assert clean == {"sts": {"krn": 2}} and held == []
+
+
 def micropython():
     return os.path.join(os.path.dirname(sys.executable), "micropython")
 

@@ -9,7 +9,11 @@ Layout of the bundle (the root of the device's filesystem):
   lib/<pkg>/...mpy          firmware/lib/** (the meter core, vendored libraries)
   lib/tokens/...mpy         the STS codec
   lib/boards/<board>/...mpy the board's pin map and drivers
-  meter.json                the meter configuration (compact JSON)
+  meter.json                the meter configuration (compact JSON) without its secrets:
+                            a bundle is copied around, so a decoder key in the
+                            configuration is left out (``secrets_left_out`` in the
+                            report, a line in the summary); the meter gets its key
+                            once, at provisioning (docs/meter-security.md)
 
 ``/lib`` is on the ESP32's default ``sys.path``, so ``import tokens`` and
 ``import boards.esp32.board`` work as they do in the repository. Modules that import
@@ -41,6 +45,7 @@ import sys
 import zipfile
 
 from host.errors import UserError
+from host.provisioning.meter_secrets import without_secrets
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_ENTRY_POINTS = ("boot.py", "main.py")
@@ -165,8 +170,9 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
     ``arch`` (mpy-cross ``-march``) defaults to the board's, ``BOARD_ARCH``. A
     configuration is checked first with the firmware's own checks (``config_check``).
     The report is a dict: board, arch, opt_level, mpy_cross, bundle_dir, archive, files
-    (path -> bytes), compiled, kept_source, skipped_host_only, config, total_bytes,
-    source_bytes (of the .py files it came from), archive_bytes.
+    (path -> bytes), compiled, kept_source, skipped_host_only, config,
+    secrets_left_out (dotted names), total_bytes, source_bytes (of the .py files it came
+    from), archive_bytes.
     """
     entries, skipped = shipped(root, board)
     config = None
@@ -178,6 +184,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
             raise BundleError("cannot read the meter configuration %s: %s" % (config_path, exc))
         from host.provisioning.config_check import check_config   # it imports this module
         check_config(config_path, board, root)
+    config, secrets = without_secrets(config) if config is not None else (None, [])
     arch = arch or BOARD_ARCH.get(board)
     bundle_name = "prepay-" + board
     bundle_dir = os.path.join(out_dir, bundle_name)
@@ -221,6 +228,7 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
         "kept_source": kept,
         "skipped_host_only": skipped,
         "config": config_name,
+        "secrets_left_out": secrets,
         "total_bytes": sum(files.values()),
         "source_bytes": source_bytes,
         "archive_bytes": os.path.getsize(zip_path),
@@ -248,5 +256,9 @@ def summary(report):
         lines.append("  left out (host only): " + ", ".join(report["skipped_host_only"]))
     if report["config"] is None:
         lines.append("  no meter configuration given: the bundle has no " + CONFIG_NAME)
+    if report["secrets_left_out"]:
+        lines.append("  left out of %s (secret): %s; a bundle is copied around, the meter "
+                     "gets its key once, at provisioning (docs/meter-security.md)"
+                     % (CONFIG_NAME, ", ".join(report["secrets_left_out"])))
     return "\n".join(lines)
 

@@ -5,11 +5,17 @@
 directory holds: another meter's (or the same meter's changed) would run over registers
 it never wrote. ``reprovision`` wipes the meter's files and starts afresh, as a
 technician re-provisions a meter, and only when asked.
+
+The decoder key is delivered once: the meter moves it into its key partition at its first
+boot and blanks it in ``DIR/meter.json`` (``firmware/lib/app_keys.py``). Configurations
+are compared without their secrets, and the same meter's configuration given again
+leaves the state's file as it is, so the key is not written to disk a second time.
 """
 import json
 import os
 
 from host.errors import UserError
+from host.provisioning.meter_secrets import without_secrets
 
 CONFIG = "meter.json"
 METER_FILES = (CONFIG, "flash.img", "world.json", "world.json.tmp")   # what a meter leaves
@@ -77,6 +83,7 @@ def prepare_state(state, config_path=None, reprovision=False):
     found = meter_files(state)
     if found and not reprovision:
         refuse_another_meter(state, target, config, config_path, found)
+        return []                       # its own configuration, as the meter keeps it
     wiped = found if reprovision else []
     for name in wiped:
         os.remove(os.path.join(state, name))
@@ -97,6 +104,7 @@ def refuse_another_meter(state, target, config, config_path, found):
         held = read_config(target)
     except UserError:
         raise UserError("%s holds a meter whose meter.json is unreadable: %s" % (state, again))
+    held, config = without_secrets(held)[0], without_secrets(config)[0]
     if held == config:
         return
     if describe(held) != describe(config):
