@@ -22,11 +22,10 @@ def hour_closed(state, params, volume_milli, latched=False):
     if v == 0:
         state["flow_hours"] = 0
         state["low_hours"] = 0
-        was = state["leak"]
-        if latched:
+        if latched or state["leak"] is None:
             return None
         state["leak"] = None
-        return "cleared" if was else None
+        return "cleared"
     state["flow_hours"] += 1
     # volume in litres per hour = milli-m3 in one hour
     if v <= params["low_flow_lph"]:
