@@ -98,7 +98,7 @@ def test_the_decoder_key_is_left_out_of_the_bundle(built):
     key = esp32_config()["sts"]["key"]
     with open(os.path.join(report["bundle_dir"], "meter.json")) as f:
         sts = json.load(f)["sts"]
-    assert "key" not in sts and sts["krn"] == 1 and report["secrets_left_out"] == ["sts.key"]
+    assert sts["key"] is None and sts["krn"] == 1 and report["secrets_left_out"] == ["sts.key"]
     for form in (key.encode(), key.upper().encode(), bytes.fromhex(key)):
         for dirpath, _, names in os.walk(report["bundle_dir"]):
             for name in names:
@@ -114,9 +114,14 @@ def test_the_decoder_key_is_left_out_of_the_bundle(built):
 def test_the_host_knows_the_secrets_the_firmware_knows():
     from app_config import SECRETS
     from host.provisioning import meter_secrets
-    assert meter_secrets.SECRETS == SECRETS
-    clean, held = meter_secrets.without_secrets({"sts": {"key": None, "krn": 2}})
-    assert clean == {"sts": {"krn": 2}} and held == []
+    assert meter_secrets.SECRETS == tuple(path for path, _ in SECRETS)
+    given = {"sts": {"key": None, "krn": 2}, "ir": {"passwords": {"reader": "r-12",
+                                                                  "technician": "t-34"}}}
+    clean, held = meter_secrets.without_secrets(given)
+    assert clean == {"sts": {"key": None, "krn": 2},
+                     "ir": {"passwords": {"reader": None, "technician": None}}}
+    assert held == ["ir.passwords.reader", "ir.passwords.technician"]
+    assert given["ir"]["passwords"]["reader"] == "r-12"         # a copy
 
 
 def micropython():

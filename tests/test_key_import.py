@@ -1,5 +1,6 @@
-"""The decoder key's first boot (app_keys.take) in both runtimes: from meter.json into the
-key partition once, out of the file, and on copy-on-write flash out of the free blocks too.
+"""The secrets' first boot (app_keys.take) in both runtimes: the decoder key and the
+optical port's passwords from meter.json into the key partition, out of the file, and on
+copy-on-write flash out of the free blocks too.
 
 meter.json on the host's disk (the simulator's case), and on LittleFS beside the key
 partition on one simulated chip (the ESP32's case: ``vfs.VfsLfs2`` under MicroPython,
@@ -24,15 +25,24 @@ MICROPYTHON_HEAPSIZE = "1M"     # the flash images are test fixtures
 
 KEY = "87f3ecbb2e46b48f"
 OTHER = "0123456789abcdef"
+READER = "read-3141"
+TECHNICIAN = "tech-2718"
 FS_BLOCKS = 12
 DIR = "/flash"
 PATH = DIR + "/meter.json"
 
 
-def config(key=KEY, serial="E-1"):
-    return {"identity": {"serial": serial}, "utility": "electricity", "credit_mode": "unit",
-            "sts": {"key": key, "algorithm": "sta", "krn": 1, "kt": 2, "ti": 1, "sgc": 201457},
-            "board": {"name": "sim"}, "supply": {"load_limit": {"limit_w": 5000}}}
+def config(key=KEY, serial="E-1", passwords=None):
+    cfg = {"identity": {"serial": serial}, "utility": "electricity", "credit_mode": "unit",
+           "sts": {"key": key, "algorithm": "sta", "krn": 1, "kt": 2, "ti": 1, "sgc": 201457},
+           "board": {"name": "sim"}, "supply": {"load_limit": {"limit_w": 5000}}}
+    if passwords:
+        cfg["ir"] = {"passwords": {"reader": passwords[0], "technician": passwords[1]}}
+    return cfg
+
+
+def text_in(image, text, end=None):
+    return image.find(text.encode(), 0, len(image) if end is None else end) >= 0
 
 
 def pretty(cfg):
@@ -87,6 +97,25 @@ def test_no_key_anywhere_is_refused_and_nothing_written():
     keys = MemoryKeyStore()
     said = str(raises(ConfigError, take, keys, config(None), path))
     assert said.startswith("sts.key: this meter has no decoder key") and keys.writes == 0
+
+
+def test_optical_passwords_move_too_and_a_new_delivery_overwrites_them():
+    path = tmp_dir("key_passwords") + "/meter.json"
+    raw = config(passwords=(READER, TECHNICIAN))
+    write(path, pretty(raw))
+    keys = KeyStore(RamFlash(4096, 2))
+    record = take(keys, raw, path)
+    assert (record["ir_reader"], record["ir_technician"]) == (READER, TECHNICIAN)
+    held = json.loads(read(path))
+    assert held["ir"]["passwords"] == {"reader": None, "technician": None}
+    assert not text_in(read(path), READER) and not text_in(read(path), TECHNICIAN)
+    assert take(keys, held, path) == record                     # later boots: as held
+    raw = config(passwords=("read-new1", TECHNICIAN))           # a technician's new one
+    write(path, pretty(raw))
+    assert take(keys, raw, path)["ir_reader"] == "read-new1"
+    image = keys.dev.image()
+    assert text_in(image, "read-new1") and not text_in(image, READER)   # overwritten
+    assert json.loads(read(path))["ir"]["passwords"]["reader"] is None
 
 
 def test_a_key_written_twice_is_rewritten_whole():
@@ -158,18 +187,33 @@ def keys_of(chip):
 
 
 def check_done(chip, text):
-    """After a complete import of meter.json ``text``: one key, in its partition; none on
-    LittleFS; the file valid, the rest of the meter untouched, no scrub file left."""
+    """After a complete import of meter.json ``text``: one key record, in its partition;
+    no secret on LittleFS; the file valid, the rest of the meter untouched, no scrub file."""
     keys = keys_of(chip)
-    assert keys.load() == new_key_record(split(json.loads(text))[1])
+    raw = json.loads(text)
+    expected = new_key_record(split(raw)[1])
+    if "ir" in raw:
+        expected.update(ir_reader=READER, ir_technician=TECHNICIAN)
+    assert keys.load() == expected
     assert valid_versions(keys.dev) == [keys.load()]
-    assert not holds(chip.image(), KEY, FS_BLOCKS * 4096)
+    image = chip.image()
+    assert not holds(image, KEY, FS_BLOCKS * 4096)
+    assert not text_in(image, READER, FS_BLOCKS * 4096)
+    assert not text_in(image, TECHNICIAN, FS_BLOCKS * 4096)
     mounted = on_flash(chip)
     after = read(PATH)
     assert len(after) == len(text) and json.loads(after)["sts"]["key"] is None
     assert sorted(app_keys.os.listdir(DIR)) == ["data", "meter.json"]
     assert mounted.store("/flash/data").load("meter") == {"credit": 0}
     off_flash(mounted)
+
+
+def read_on(chip):
+    mounted = on_flash(chip)
+    try:
+        return read(PATH)
+    finally:
+        off_flash(mounted)
 
 
 def import_on(chip, text):
@@ -190,7 +234,7 @@ def test_on_littlefs_no_byte_of_the_key_is_left_outside_its_partition():
 
 
 def test_a_cut_at_every_write_of_the_import_loses_no_key_and_leaves_one():
-    text = pretty(config())
+    text = pretty(config(passwords=(READER, TECHNICIAN)))
     start = provisioned_chip(text).image()
     cut, finished = 0, False
     while not finished:
@@ -202,11 +246,9 @@ def test_a_cut_at_every_write_of_the_import_loses_no_key_and_leaves_one():
         except OSError:
             pass
         survivor = RamFlash(4096, FS_BLOCKS + 2, image=chip.image())
-        mounted = on_flash(survivor)          # the key is in its partition or in the file
-        in_file = json.loads(read(PATH))["sts"]["key"]
-        off_flash(mounted)
-        assert in_file == KEY or keys_of(survivor).load()["key"] == KEY, cut
-        import_on(survivor, json.dumps(config(in_file)).encode())    # the next boot
+        in_file = json.loads(read_on(survivor))["sts"]["key"]   # the key in its partition
+        assert in_file == KEY or keys_of(survivor).load()["key"] == KEY, cut     # or file
+        import_on(survivor, read_on(survivor))                      # the next boot
         check_done(survivor, text)
         cut += 1
     assert cut > 100, cut       # the partition, the file, the churn and the fill

@@ -565,3 +565,25 @@ def test_a_flash_image_from_before_the_key_partition_is_refused_not_wiped(tmp_pa
     assert "flash.img is from a simulator without a key partition" in err
     assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err
     assert bytes(fs.context.buffer) == (tmp_path / "flash.img").read_bytes()
+
+
+def test_the_optical_ports_passwords_leave_meter_json_for_the_key_partition(tmp_path):
+    """The other secrets meter.json brings (the optical port's passwords) go the same way."""
+    with open(os.path.join(EXAMPLES, "electricity-unit.json")) as f:
+        config = json.load(f)
+    config["ir"] = {"passwords": {"reader": "read-3141", "technician": "tech-2718"}}
+    path = tmp_path / "METER.json"
+    path.write_text(json.dumps(config))
+    state = tmp_path / "meter"
+    proc = run_sim(state, "at 2026-11-23T08:00\nstatus\n", "--config", str(path),
+                   "--runtime", RUNTIME, "--heap", HEAP)
+    assert proc.returncode == 0, proc.stderr
+    held = json.loads((state / "meter.json").read_text())
+    assert held["ir"]["passwords"] == {"reader": None, "technician": None}
+    image = (state / "flash.img").read_bytes()
+    for secret in (b"read-3141", b"tech-2718"):
+        assert secret not in image[:-KEY_AREA] and secret in image[-KEY_AREA:]
+        assert secret not in (proc.stdout + proc.stderr).encode()
+    proc = run_sim(state, "status\n", "--config", str(path), "--runtime", RUNTIME,
+                   "--heap", HEAP)                     # the same meter: runs on, file kept
+    assert proc.returncode == 0 and json.loads((state / "meter.json").read_text()) == held

@@ -81,7 +81,11 @@ class LfsPythonFile:
         return self.handle.readall()
 
     def seek(self, offset):
-        return self.handle.seek(offset)
+        from littlefs import LittleFSError
+        try:
+            return self.handle.seek(offset)
+        except LittleFSError as exc:         # a seek writes out what is cached
+            raise OSError(-exc.code, exc.name)
 
     def write(self, data):
         from littlefs import LittleFSError

@@ -3,8 +3,9 @@ interface, wired together. Each method is one step a task runs (``app_tasks`` ru
 them under asyncio); none of them sleeps, so the steps are testable without a loop.
 
 Time is the board's clock: ``board.rtc.now_s()``, seconds since 2000-01-01 local.
-The decoder key lives in the board's key partition only (``app_keys`` moves it there
-from meter.json at the first boot); nothing here prints it.
+The decoder key and the optical port's passwords live in the board's key partition
+(``app_keys`` moves them there from meter.json at the first boot); nothing here prints
+them.
 """
 from app_ui import Ui
 from meter.acceptance import TokenAcceptor
@@ -63,9 +64,14 @@ class App:
         self.identity = identity
         self.sts_public = app_config.public(sts)
         now = self.now()
+        from iec62056.settings import check as check_ir
+        self.ir_cfg = check_ir(raw_cfg.get("ir"), identity)   # the optical port's (app_ir)
         keys = KeyStore(board.key_flash)
-        app_keys.take(keys, sts, raw_cfg, config_path,      # before anything else saves
-                      getattr(board, "config_scrub_dir", None))
+        secrets = app_keys.take(keys, sts, raw_cfg, config_path,   # before anything saves
+                                getattr(board, "config_scrub_dir", None))
+        if "ir_reader" in secrets:
+            self.ir_cfg["passwords"] = (secrets["ir_reader"], secrets["ir_technician"])
+        del secrets
         self.store = Store(board.data_dir)
         self.meter = Meter(core, self.store, now, clock_valid=board.rtc.valid())
         floor = sts["floor_tid"]
@@ -75,8 +81,6 @@ class App:
                                       drn=meter_number(identity))
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
-        from iec62056.settings import check as check_ir
-        self.ir_cfg = check_ir(raw_cfg.get("ir"), identity)   # the optical port's (app_ir)
         self.ir = None            # its protocol engine, once the task runs
         self.battery_low = self.meter.sup["battery_low"]   # as saved: a battery
         # replaced while the meter was unpowered is seen at the first scan

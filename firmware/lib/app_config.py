@@ -27,7 +27,10 @@ APP_SECTIONS = ("sts", "identity", "display", "board", "ir")
 STS_KEYS = ("key", "algorithm", "base_date", "krn", "kt", "ti", "ken", "sgc",
             "manufacturer_code", "mfr_digits", "tariff_rate_unit_micro", "floor_tid")
 KEY_HEX = {"sta": 16, "misty1": 32}
-SECRETS = (("sts", "key"),)     # (section, field): imported once, never kept in the file
+# The secrets meter.json may bring, by path: the first boot moves them into the key
+# partition under these names (app_keys) and leaves null in the file.
+SECRETS = (("sts.key", "key"), ("ir.passwords.reader", "ir_reader"),
+           ("ir.passwords.technician", "ir_technician"))
 DISPLAY_KEYS = ("currency", "decimals")
 
 

@@ -1,15 +1,17 @@
 """Secrets at rest, at boot: what meter.json brings that is secret moves into the key
-partition (``meter.keystore``) once, and out of the file. ``App`` calls ``take`` before
+partition (``meter.keystore``), and out of the file. ``App`` calls ``take`` before
 anything else is saved; like ``app_config`` it is dropped once the meter has booted.
 
-Provisioning delivers the decoder key once, as ``sts.key`` in meter.json
-(``app_config.SECRETS`` lists the secret fields). Every step survives a power cut at any
-instant; the next boot takes up the first step not done:
+``app_config.SECRETS`` lists the secret fields and their names in the key record: the
+decoder key (``sts.key``), delivered once at provisioning, and the optical port's
+passwords (``ir.passwords``). Every step survives a power cut at any instant; the next
+boot takes up the first step not done:
 
 1. The key partition: an empty one takes the file's key with its identity
    (``acceptance.new_key_record``). One that holds a key keeps it: a key is imported
-   once and changed by key change tokens only, so the file's key is ignored. When the
-   file lives on copy-on-write flash, the record is marked ``scrub`` in the same save.
+   once and changed by key change tokens only, so the file's key is ignored. Other
+   secrets the file brings replace those held (a technician's new passwords). When the
+   file lives on copy-on-write flash, the record is marked ``scrub``; all in one save.
 2. The file: each secret's JSON string is overwritten in place by ``null`` and spaces,
    so the file keeps its length and is valid JSON at every instant; where the filesystem
    writes in place (the simulator keeps meter.json on the host's disk) the bytes that
@@ -44,22 +46,28 @@ def take(keys, sts, raw, path, scrub_dir=None):
     if scrub_dir is not None:
         _remove(_join(scrub_dir, FILL))      # a cut in a scrub may have left it
     record = keys.load()
-    if record is None:
+    fresh = record is None
+    if fresh:
         if sts["key"] is None:
             raise ConfigError("sts.key: this meter has no decoder key: provisioning "
                               "delivers it once in meter.json")
         record = new_key_record(sts)
-        if scrub_dir is not None:
-            record["scrub"] = True
+    changed = fresh
+    for name, value in in_file:
+        if name == "key":
+            if not fresh:
+                print("meter.json: sts.key ignored: the meter keeps the key it holds "
+                      "(KRN %d); key change tokens change it" % record["krn"])
+        elif record.get(name) != value:
+            record[name] = value
+            changed = True
+    if in_file and scrub_dir is not None and not record.get("scrub"):
+        record["scrub"] = True
+        changed = True
+    if changed:
         keys.save(record)
-    elif in_file:
-        print("meter.json: sts.key ignored: the meter keeps the key it holds (KRN %d); "
-              "key change tokens change it" % record["krn"])
-        if scrub_dir is not None and not record.get("scrub"):
-            record["scrub"] = True
-            keys.save(record)
     if in_file:
-        blank(path, in_file)
+        blank(path, [value for _, value in in_file])
     if record.get("scrub"):
         if scrub_dir is not None:
             scrub(scrub_dir)
@@ -68,23 +76,22 @@ def take(keys, sts, raw, path, scrub_dir=None):
     return record
 
 
+def _parent(cfg, path):
+    """(the object holding the field at dotted ``path``, the field's name), or None."""
+    parts = path.split(".")
+    for part in parts[:-1]:
+        cfg = cfg.get(part) if isinstance(cfg, dict) else None
+    return (cfg, parts[-1]) if isinstance(cfg, dict) else None
+
+
 def file_secrets(raw):
-    """The secret values (strings) the parsed meter.json holds."""
+    """(name in the key record, value) of each secret the parsed meter.json holds."""
     found = []
-    for section, field in SECRETS:
-        part = raw.get(section)
-        if isinstance(part, dict) and isinstance(part.get(field), str):
-            found.append(part[field])
+    for field, name in SECRETS:
+        at = _parent(raw, field)
+        if at is not None and isinstance(at[0].get(at[1]), str):
+            found.append((name, at[0][at[1]]))
     return found
-
-
-def _clean(cfg):
-    """Whether no secret field of the parsed configuration holds a value."""
-    for section, field in SECRETS:
-        part = cfg.get(section)
-        if isinstance(part, dict) and part.get(field) is not None:
-            return False
-    return True
 
 
 def blank(path, values):
@@ -101,16 +108,17 @@ def blank(path, values):
             break
         spans.append((at, len(quoted)))
         edited[at:at + len(quoted)] = b"null" + b" " * (len(quoted) - 4)
-    if spans is not None and _clean(json.loads(edited)):
+    if spans is not None and not file_secrets(json.loads(edited)):
         with open(path, "r+b") as f:
             for at, n in spans:
                 f.seek(at)
                 f.write(edited[at:at + n])
         return
     cfg = json.loads(text)
-    for section, field in SECRETS:
-        if isinstance(cfg.get(section), dict) and field in cfg[section]:
-            cfg[section][field] = None
+    for field, _ in SECRETS:
+        at = _parent(cfg, field)
+        if at is not None and at[1] in at[0]:
+            at[0][at[1]] = None
     with open(path + ".new", "w") as f:
         json.dump(cfg, f)
     os.rename(path + ".new", path)

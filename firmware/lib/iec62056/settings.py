@@ -12,7 +12,9 @@ first byte at the new baud (slow USB converters re-open their port); ``address``
 device address of ``/?ADDRESS!`` (default: the identity's serial). Without
 ``passwords`` programming mode is closed: every P1 is refused. A password is 4 to 16
 printable characters; the two levels must differ. The passwords never leave this
-section: no readout, R1 answer, error or status shows them.
+section: no readout, R1 answer, error or status shows them. They are secrets at rest:
+the first boot moves them into the key partition and leaves ``null`` for both here
+(``app_keys``), which reads as "delivered already".
 """
 from meter.errors import ConfigError
 
@@ -62,6 +64,8 @@ def check(raw, identity):
     if pw is not None:
         if not isinstance(pw, dict) or sorted(pw) != ["reader", "technician"]:
             raise ConfigError("ir.passwords: must give reader and technician")
+        if pw["reader"] is None and pw["technician"] is None:     # in the key partition
+            return out
         what = "4 to 16 printable characters"
         reader = _text(pw, "reader", None, 4, 16, what)
         technician = _text(pw, "technician", None, 4, 16, what)
