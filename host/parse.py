@@ -112,12 +112,12 @@ def integer(text, what="number", minimum=0, maximum=LIMIT - 1, hex_ok=False):
     return value
 
 
-def number_and_unit(text, what="amount"):
+def number_and_unit(text, what="amount", example="25.5kWh"):
     """``'25.5kWh'`` or ``'25.5 kWh'`` -> ``('25.5', 'kWh')``; the unit is ``''`` when absent."""
     text = _checked(text, what)
     match = _WITH_UNIT.match(text)
     if not match:
-        raise _refused(text, what, "25.5kWh")
+        raise _refused(text, what, example)
     return match.group(1), match.group(2) or ""
 
 

@@ -84,4 +84,4 @@ def read_json(path, what="file"):
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except ValueError as exc:
-        raise TextFileError("%s is not valid JSON: %s" % (path, exc))
+        raise TextFileError("%s %s is not valid JSON: %s" % (what, path, exc))

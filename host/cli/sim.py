@@ -14,7 +14,9 @@ import os
 import re
 import sys
 
+from host import textfile
 from host.errors import UserError
+from host.parse import int_arg
 from host.firmware.build import RUNTIMES
 from host.sim import script as sim_script
 from host.sim.runner import DEFAULT_HEAP, Sim, SimError, cut_note, run_script
@@ -79,14 +81,11 @@ def run(args):
 
 
 def read_script(path):
-    """The script's text and the folder its profile files are relative to."""
+    """The script's text (UTF-8 or UTF-16, ``host.textfile``) and the folder its profile
+    files are relative to."""
     if path == "-":
-        return sys.stdin.read(), os.getcwd()
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(), os.path.dirname(os.path.abspath(path))
-    except OSError as exc:
-        raise UserError("cannot read %s: %s" % (path, exc.strerror))
+        return textfile.read_stream(sys.stdin.buffer), os.getcwd()
+    return textfile.read(path, "script"), os.path.dirname(os.path.abspath(path))
 
 
 def summary_text(summary, cut_after):
@@ -99,13 +98,6 @@ def summary_text(summary, cut_after):
     if cut_after is not None and summary["power_cut"] is None:
         text += "; no power cut: the script ended before block write %d" % (cut_after + 1)
     return text
-
-
-def write_count(text):
-    """--cut-after-writes N: a whole number of block writes, 0 or more."""
-    if not re.fullmatch(r"[0-9]+", text):
-        raise argparse.ArgumentTypeError("a number of block writes (0 or more), not %r" % text)
-    return int(text)
 
 
 def heap_size(text):
@@ -129,7 +121,7 @@ def register(sub, name, help_text):
                    help="state directory: flash image, clock and world of this meter")
     p.add_argument("--script", metavar="FILE", help="run a script (- for stdin) instead "
                    "of the interactive face")
-    p.add_argument("--cut-after-writes", type=write_count, metavar="N",
+    p.add_argument("--cut-after-writes", type=int_arg, metavar="N",
                    help="cut the power after the N-th block write to the flash")
     p.add_argument("--heap", default=DEFAULT_HEAP, type=heap_size,
                    help="MicroPython heap (default 200K)")

@@ -44,6 +44,7 @@ import subprocess
 import sys
 import zipfile
 
+from host import textfile
 from host.errors import UserError
 from host.provisioning.meter_secrets import without_secrets
 
@@ -178,12 +179,11 @@ def build_bundle(board, config_path, out_dir, opt_level=DEFAULT_OPT_LEVEL, arch=
     config = None
     if config_path is not None:     # checked first: a refused one leaves no bundle behind
         try:
-            with open(config_path, encoding="utf-8") as f:
-                config = json.load(f)
-        except (OSError, ValueError) as exc:
-            raise BundleError("cannot read the meter configuration %s: %s" % (config_path, exc))
+            config = textfile.read_json(config_path, "meter configuration")    # UTF-8 or UTF-16
+        except textfile.TextFileError as exc:
+            raise BundleError(str(exc))
         from host.provisioning.config_check import check_config   # it imports this module
-        check_config(config_path, board, root)
+        check_config(config, config_path, board, root)
     config, secrets = without_secrets(config) if config is not None else (None, [])
     arch = arch or BOARD_ARCH.get(board)
     bundle_name = "prepay-" + board

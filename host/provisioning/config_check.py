@@ -10,6 +10,7 @@ of touching hardware: the JSON, the STS, identity and display sections
 that the board named is the bundle's board, and for the ESP32 its variant and pin
 settings (``boards.esp32.pins.pin_map``).
 """
+import json
 import os
 import subprocess
 
@@ -17,13 +18,15 @@ from host.provisioning.bundle import REPO_ROOT, BundleError, micropython_command
 
 HEAP = "4M"          # the firmware compiled from source on the host, not the meter's budget
 CHECK = """
+import json
 import os
+import sys
 import app_config
 from meter.core import validate_config
 from meter.errors import ConfigError
 board_name = os.getenv("PREPAY_CHECK_BOARD")
 try:
-    raw = app_config.load(os.getenv("PREPAY_CHECK_CONFIG"))
+    raw = json.loads(sys.stdin.read())
     core, _, _, _, board = app_config.split(raw)
     validate_config(core)
     name = board.get("name", "esp32")
@@ -40,13 +43,15 @@ else:
 """
 
 
-def check_config(path, board, root=REPO_ROOT):
-    """Raise BundleError with the firmware's own words when the meter would refuse the
-    configuration at ``path`` on ``board``."""
-    env = dict(os.environ, PREPAY_CHECK_CONFIG=os.path.abspath(path), PREPAY_CHECK_BOARD=board,
+def check_config(config, path, board, root=REPO_ROOT):
+    """Raise BundleError with the firmware's own words when the meter would refuse
+    ``config`` (read from ``path``) on ``board``. It is checked as the JSON text the bundle
+    ships, handed over on stdin: never a temporary file, since it holds the decoder key."""
+    env = dict(os.environ, PREPAY_CHECK_BOARD=board,
                MICROPYPATH=os.path.join(root, "firmware", "lib") + os.pathsep + root)
     proc = subprocess.run([micropython_command(), "-X", "heapsize=" + HEAP, "-c", CHECK],
-                          capture_output=True, text=True, env=env, cwd=root, timeout=120)
+                          input=json.dumps(config), capture_output=True, text=True, env=env, cwd=root,
+                          timeout=120)
     said = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not said or not said[-1].startswith("config "):
         raise BundleError("the configuration check did not run: %s"

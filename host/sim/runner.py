@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 
+from host import textfile
 from host.errors import UserError
 from host.firmware.build import runtime_command
 from host.sim.bundle import REPO, firmware_bundle
@@ -41,8 +42,7 @@ class World:
         self.path = os.path.join(state_dir, WORLD)
         data = {}
         if os.path.exists(self.path):
-            with open(self.path) as f:
-                data = json.load(f)
+            data = textfile.read_json(self.path, "world")
         self.rtc_s = data.get("rtc_s")
         self.switch = data.get("switch", "on")
         self.load = data.get("load", 0)

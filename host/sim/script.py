@@ -26,11 +26,15 @@
                                    (dotted paths such as last_token.result)
 
 ``parse(text)`` returns ``Command`` objects or raises ``ScriptError`` with the line
-number and the reason; nothing runs before the whole script has been checked.
+number and the reason; nothing runs before the whole script has been checked. Numbers,
+times and profile files go through the host's strict parser and text reader
+(``host.parse``, ``host.textfile``): ASCII digits, a decimal point, UTF-8 or UTF-16 text.
 """
 import os
 import re
 
+from host import textfile
+from host.parse import date_time, integer, number_and_unit, scaled
 from tokens import civil
 
 METER_EPOCH_DAY = civil.days_from_civil(2000, 1, 1)   # meter time counts from 2000
@@ -39,7 +43,6 @@ DURATION_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
 FLOW_ML_H = {"l/h": 1000, "l/min": 60000, "m3/h": 1000000, "ml/h": 1}
 KEYS = "0123456789*#ABCDE"
 TAMPERS = ("cover", "magnet", "tilt")
-NUMBER = r"(\d+(?:\.\d+)?)"
 
 
 class ScriptError(Exception):
@@ -66,14 +69,10 @@ def days_from_civil(year, month, day):
 
 def meter_seconds(text):
     """'2026-11-23T08:00[:SS]' -> seconds since 2000-01-01 00:00 (meter local time)."""
-    m = re.fullmatch(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d)(?::(\d\d))?", text)
-    if not m:
-        raise ValueError("time must look like 2026-11-23T08:00, not %r" % text)
-    y, mo, d, h, mi = (int(m.group(i)) for i in range(1, 6))
-    s = int(m.group(6) or 0)
-    if not (2000 <= y <= 2099 and civil.valid_date(y, mo, d, h, mi) and s < 60):
-        raise ValueError("no such time: %s" % text)
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s
+    t = date_time(text, "time")            # its ParseError is a ValueError
+    if not 2000 <= t.year <= 2099:
+        raise ValueError("time %s is outside the meter's calendar (2000-2099)" % text)
+    return days_from_civil(t.year, t.month, t.day) * 86400 + t.hour * 3600 + t.minute * 60 + t.second
 
 
 def iso(seconds):
@@ -82,45 +81,36 @@ def iso(seconds):
     return "%04d-%02d-%02dT%02d:%02d:%02d" % (y, mo, d, rest // 3600, rest // 60 % 60, rest % 60)
 
 
-def _scaled(text, units, what):
+def _scaled(text, units, what, example):
     """'2.5kW' -> integer in the smallest unit, exactly (no float)."""
-    m = re.fullmatch(NUMBER + r"\s*([a-zA-Z0-9/]+)", text.strip())
-    if not m:
-        raise ValueError("%s must be a number with a unit (%s), not %r"
-                         % (what, ", ".join(u for u in units if not u.endswith("_")), text))
-    number, unit = m.group(1), m.group(2)
+    names = ", ".join(u for u in units if not u.endswith("_"))
+    number, unit = number_and_unit(text, what, example)
+    if not unit:
+        raise ValueError("%s must be a number with a unit (%s), not %r" % (what, names, text))
     key = unit.lower() if unit != "MW" else "mw_"
     if key not in units:
-        raise ValueError("unknown unit %r for %s (use %s)"
-                         % (unit, what, ", ".join(u for u in units if not u.endswith("_"))))
-    whole, _, frac = number.partition(".")
-    scale = units[key]
-    value = int(whole) * scale
-    if frac:
-        value += int(frac) * scale // 10 ** len(frac)
-        if int(frac) * scale % 10 ** len(frac):
-            raise ValueError("%s: too many decimals" % text)
-    return value
+        raise ValueError("unknown unit %r for %s (use %s)" % (unit, what, names))
+    return scaled(number, units[key], what)
 
 
 def power_mw(text):
-    return _scaled(text, {"w": 1000, "kw": 1000000, "mw_": 1000000000}, "a load")
+    return _scaled(text, {"w": 1000, "kw": 1000000, "mw_": 1000000000}, "a load", "1.5kW")
 
 
 def flow_ml_h(text):
-    return _scaled(text, FLOW_ML_H, "a flow")
+    return _scaled(text, FLOW_ML_H, "a flow", "120L/h")
 
 
 def duration_ms(text):
-    m = re.fullmatch(r"(\d+)(ms|s|m|h|d)", text)
-    if not m:
+    number, unit = number_and_unit(text, "a duration", "90m")
+    if unit not in DURATION_MS:
         raise ValueError("a duration is a whole number with s, m, h or d (e.g. 90m), not %r"
                          % text)
-    return int(m.group(1)) * DURATION_MS[m.group(2)]
+    return integer(number, "a duration") * DURATION_MS[unit]
 
 
 def _minute(text):
-    m = re.fullmatch(r"(\d\d):(\d\d)", text)
+    m = re.fullmatch(r"([0-9]{2}):([0-9]{2})", text)
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ValueError("a time of day is HH:MM, not %r" % text)
     return int(m.group(1)) * 60 + int(m.group(2))
@@ -141,11 +131,7 @@ def read_profile(path, plain_unit, base_dir):
     """CSV rows 'HH:MM,value' (daily) or 'YYYY-MM-DDTHH:MM,value' (absolute);
     values are numbers in W (load) or L/h (flow), or carry their own unit."""
     full = path if os.path.isabs(path) else os.path.join(base_dir, path)
-    try:
-        with open(full, encoding="utf-8") as f:
-            rows = f.read().splitlines()
-    except OSError as exc:
-        raise ValueError("cannot read %s: %s" % (path, exc.strerror))
+    rows = textfile.read(full, "profile").splitlines()        # TextFileError is a ValueError
     steps = []
     daily = None
     for n, row in enumerate(rows, 1):
@@ -251,7 +237,7 @@ def parse_line(line_no, line, base_dir):
         return Command(line_no, "keys", keys)
     if name == "token":
         digits = "".join(args)
-        if len(digits) != 20 or not digits.isdigit():
+        if not re.fullmatch("[0-9]{20}", digits):
             raise ValueError("a token is 20 digits, got %d characters: %r"
                              % (len(digits), " ".join(args)))
         return Command(line_no, "keys", digits + "#")
@@ -259,9 +245,9 @@ def parse_line(line_no, line, base_dir):
         need(1, "serve 30s")
         return Command(line_no, "serve", duration_ms(args[0]))
     if name == "button":
-        if len(args) > 1 or (args and (not args[0].isdigit() or int(args[0]) < 1)):
+        if len(args) > 1:
             raise ValueError("usage: button [N] (N presses, N >= 1)")
-        return Command(line_no, "button", int(args[0]) if args else 1)
+        return Command(line_no, "button", integer(args[0], "presses", minimum=1) if args else 1)
     if name == "tamper":
         need(2, "tamper cover|magnet|tilt on|off")
         if args[0] not in TAMPERS:
@@ -271,10 +257,10 @@ def parse_line(line_no, line, base_dir):
         return Command(line_no, "tamper", args[0], args[1] == "on")
     if name == "battery":
         need(1, "battery 15%")
-        m = re.fullmatch(r"(\d{1,3})%", args[0])
-        if not m or int(m.group(1)) > 100:
+        number, unit = number_and_unit(args[0], "battery level", "15%")
+        if unit != "%":
             raise ValueError("battery level is 0%%..100%%, not %r" % args[0])
-        return Command(line_no, "battery", int(m.group(1)))
+        return Command(line_no, "battery", integer(number, "battery level", maximum=100))
     if name == "power":
         need(1, "power cut | power fail | power on")
         if args[0] not in ("cut", "fail", "on"):

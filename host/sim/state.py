@@ -14,6 +14,7 @@ leaves the state's file as it is, so the key is not written to disk a second tim
 import json
 import os
 
+from host import textfile
 from host.errors import UserError
 from host.provisioning.meter_secrets import without_secrets
 
@@ -22,14 +23,9 @@ METER_FILES = (CONFIG, "flash.img", "world.json", "world.json.tmp")   # what a m
 
 
 def read_config(path):
-    """A METER.json for the sim board (``board.name`` set to ``sim``)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = json.load(f)
-    except OSError as exc:
-        raise UserError("cannot read %s: %s" % (path, exc.strerror))
-    except ValueError as exc:
-        raise UserError("%s is not valid JSON: %s" % (path, exc))
+    """A METER.json for the sim board (``board.name`` set to ``sim``); UTF-8 or UTF-16
+    text and strict JSON (``host.textfile``)."""
+    config = textfile.read_json(path, "meter configuration")
     if not isinstance(config, dict):
         raise UserError("%s must hold a JSON object (the meter configuration)" % path)
     board = config.get("board") or {}
@@ -70,6 +66,7 @@ def prepare_state(state, config_path=None, reprovision=False):
         raise UserError("--reprovision needs --config METER.json: the meter to start afresh")
     if os.path.exists(state) and not os.path.isdir(state):
         raise UserError("cannot use %s as the state directory: it is a file" % state)
+    config = read_config(config_path) if config_path else None     # refused: nothing made
     try:
         os.makedirs(state, exist_ok=True)
     except OSError as exc:
@@ -79,7 +76,6 @@ def prepare_state(state, config_path=None, reprovision=False):
         if not os.path.exists(target):
             raise UserError("%s has no meter.json yet: give --config METER.json" % state)
         return []
-    config = read_config(config_path)
     found = meter_files(state)
     if found and not reprovision:
         refuse_another_meter(state, target, config, config_path, found)
