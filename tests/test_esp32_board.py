@@ -119,3 +119,25 @@ def test_the_key_partition_is_the_partition_tables():
     assert said.startswith("board.pins.key_partition: this ESP32's partition table has no "
                            "data partition 'prepay_keys'")
     esp32.fake_reset()
+
+
+def test_the_partition_tables_hold_the_key_partition_and_fit_the_flash():
+    """boards/esp32/micropython-board/partitions-*.csv: 4 KiB-aligned partitions in
+    order, no overlap, inside 4 MiB, with the key partition the board looks for (two
+    erase blocks, encrypted under flash encryption) and an encrypted filesystem."""
+    folder = TESTS_DIR + "/../boards/esp32/micropython-board/"
+    for name in ("partitions-prepay.csv", "partitions-prepay-romfs.csv"):
+        rows = {}
+        end = 0x9000                       # after the bootloader and the partition table
+        with open(folder + name) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    cells = [c.strip() for c in line.split(",")]
+                    offset, size = int(cells[3], 16), int(cells[4], 16)
+                    assert offset % 4096 == 0 and size % 4096 == 0 and offset >= end, line
+                    end = offset + size
+                    rows[cells[0]] = cells
+        assert end <= 4 * 1024 * 1024, name
+        keys = rows[pins.COMMON["key_partition"]]
+        assert keys[1] == "data" and int(keys[4], 16) == 2 * 4096 and keys[5] == "encrypted"
+        assert rows["vfs"][5] == "encrypted" and rows["factory"][1] == "app"

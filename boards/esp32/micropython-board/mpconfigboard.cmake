@@ -9,4 +9,16 @@ set(SDKCONFIG_DEFAULTS
     ${SDKCONFIG_IDF_VERSION_SPECIFIC}
 )
 
+# Prepay's partition table: the meter's secrets need their own partition (prepay_keys,
+# meter.keystore). ESP-IDF wants the table's path in sdkconfig; an out-of-tree board's is
+# absolute, so the fragment is written at configure time. prepay_partitions(<csv>) is
+# called again by a variant with its own table; the last call wins.
+function(prepay_partitions csv)
+    set(fragment ${CMAKE_BINARY_DIR}/sdkconfig.prepay-partitions)
+    file(WRITE ${fragment} "CONFIG_PARTITION_TABLE_CUSTOM=y\n"
+         "CONFIG_PARTITION_TABLE_CUSTOM_FILENAME=\"${csv}\"\n")
+    set(SDKCONFIG_DEFAULTS ${SDKCONFIG_DEFAULTS} ${fragment} PARENT_SCOPE)
+endfunction()
+prepay_partitions(${MICROPY_BOARD_DIR}/partitions-prepay.csv)
+
 set(MICROPY_FROZEN_MANIFEST ${MICROPY_BOARD_DIR}/manifest.py)

@@ -7,6 +7,7 @@ set(SDKCONFIG_DEFAULTS
     ${SDKCONFIG_DEFAULTS}
     ${MICROPY_BOARD_DIR}/sdkconfig.romfs
 )
+prepay_partitions(${MICROPY_BOARD_DIR}/partitions-prepay-romfs.csv)   # romfs + prepay_keys
 
 list(APPEND MICROPY_DEF_BOARD
     MICROPY_HW_BOARD_NAME="Prepay meter (ESP32, ROMFS)"
