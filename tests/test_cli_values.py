@@ -7,8 +7,11 @@ import sys
 import pytest
 
 from test_cli_tokens import ROOT, STA_KEY
+from tokens.pan import luhn_digit
 
 VK = "abababababababab949494949494949401234567"
+_BODY = "".join(chr(0x660 + int(c)) for c in "60072700000000000")
+ARABIC_PAN = _BODY + luhn_digit(_BODY)       # its check digit "fits": CPython's isdigit took it
 
 
 def prepay(*args, stdin=None):
@@ -33,6 +36,8 @@ def prepay(*args, stdin=None):
       "\u0662\u0660\u0661\u0664\u0665\u0667", "--ti", "01", "--krn", "1", "--kt", "2"), "0-9"),
     (("key", "derive", "--dkga", "04", "--vending-key", VK, "--pan", "600727000000000009", "--sgc",
       "2014570", "--ti", "01", "--krn", "1", "--kt", "2"), "out of range"),
+    (("key", "derive", "--dkga", "04", "--vending-key", VK, "--pan", ARABIC_PAN, "--sgc", "201457", "--ti", "01",
+      "--krn", "1", "--kt", "2"), "18 digits"),
 ])
 def test_values_are_parsed_strictly(args, said):
     proc = prepay(*args)

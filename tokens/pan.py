@@ -18,7 +18,7 @@ def luhn_digit(digits):
 def validate_pan(pan):
     """Return the 18-digit PAN if its check digit is right, else raise TokenError."""
     pan = str(pan).replace(" ", "").replace("-", "")
-    if len(pan) != 18 or not pan.isdigit():
+    if len(pan) != 18 or not all("0" <= c <= "9" for c in pan):     # isdigit takes other digits
         raise TokenError("a meter PAN is 18 digits (IIN + DRN + check digit), got %r" % pan)
     expected = luhn_digit(pan[:-1])
     if pan[-1] != expected:
