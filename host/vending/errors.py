@@ -7,3 +7,9 @@ class VendError(Exception):
 
 class PermissionDenied(VendError):
     """The operator's role does not allow this action."""
+
+
+def database_said(exc):
+    """The first line of what the database itself said about ``exc`` (a SQLAlchemy
+    ``DBAPIError``): never the statement or its parameters, which may hold anything."""
+    return (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0]

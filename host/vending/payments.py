@@ -29,7 +29,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 
 from host.vending import schema, sales
-from host.vending.errors import VendError
+from host.vending.errors import VendError, database_said
 from host.vending.money import cents
 from host.vending.records import CHANNELS
 from host.vending.text import field
@@ -112,12 +112,8 @@ def import_lines(station, operator, path, source):
         except VendError as exc:
             outcome = "failed", dict(entry, note=str(exc))
         except DBAPIError as exc:
-            outcome = "failed", dict(entry, note="the database refused this line: %s" % _first_line(exc))
+            outcome = "failed", dict(entry, note="the database refused this line: %s" % database_said(exc))
         yield outcome
-
-
-def _first_line(exc):
-    return (str(exc.orig).strip().splitlines() or ["?"])[0]
 
 
 def _import_line(station, operator, source, row, entry, seen):
@@ -154,7 +150,7 @@ def _import_line(station, operator, source, row, entry, seen):
     try:                              # the sale has committed: from here on nothing may hide it
         _record(station, source, row, amount_cents, paid_at, channel, "vended", None, sale["receipt"])
     except DBAPIError as exc:
-        outcome[1]["note"] = "sold; the line was not marked done (%s), the next import marks it" % _first_line(exc)
+        outcome[1]["note"] = "sold; the line was not marked done (%s), the next import marks it" % database_said(exc)
     return outcome
 
 

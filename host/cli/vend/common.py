@@ -58,8 +58,9 @@ def wrap(job):
 
 
 def _first_line(exc):
+    from host.vending.errors import database_said
     from host.vending.text import shown
-    return shown((str(exc.orig).strip().splitlines() or ["?"])[0])
+    return shown(database_said(exc))
 
 
 def emit(args, result):
