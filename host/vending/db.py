@@ -10,6 +10,11 @@ Writers (``begin_write``) take locks so that two clerks never get the same TID:
   kernel queues waiters fairly, whereas SQLite's own busy handler only polls, and under
   eight busy clerks a waiting process could starve past any timeout.
 * PostgreSQL: ``SELECT ... FOR UPDATE`` on the meter row (see ``lock_row``).
+
+A committed sale is durable before its token is printed: SQLite runs with
+``synchronous=FULL`` (in WAL mode ``NORMAL`` lets the last commits roll back after a power
+loss), and on PostgreSQL a session whose server says ``synchronous_commit=off`` turns it
+back on (stricter settings such as ``remote_apply`` are left alone).
 """
 import contextlib
 import os
@@ -64,7 +69,7 @@ def make_engine(url=None, create_dir=False):
             dbapi_connection.isolation_level = None   # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
@@ -97,6 +102,14 @@ def make_engine(url=None, create_dir=False):
         engine = create_engine(url, pool_pre_ping=False)
     except Exception as exc:  # a malformed URL or a missing driver
         raise VendError("cannot use database URL: %s" % exc.__class__.__name__)
+
+    @event.listens_for(engine, "connect")
+    def _durable_commits(dbapi_connection, _record):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            if cursor.fetchone()[0] == "off":
+                cursor.execute("SET SESSION synchronous_commit TO on")
+        dbapi_connection.commit()
     return engine
 
 

@@ -100,14 +100,10 @@ class Keystore:
 
 
 def read_key_file(path):
-    """A vending key from a file of hex digits (whitespace ignored), never from argv."""
-    try:
-        with open(path) as handle:
-            text = "".join(handle.read().split())
-    except OSError as exc:
-        raise VendError("cannot read key file %s: %s" % (path, exc.strerror))
-    try:
-        key = bytes.fromhex(text)
-    except ValueError:
-        raise VendError("key file %s does not hold hex digits" % path)
-    return key
+    """A vending key from a text file of hex digits (whitespace ignored), never from argv.
+    Errors name the file, never its content."""
+    from host.textfile import read
+    text = "".join(read(path, "key file").split())
+    if not text or len(text) % 2 or not all(c in "0123456789abcdefABCDEF" for c in text):
+        raise VendError("key file %s does not hold hex digits (an even number of them)" % path)
+    return bytes.fromhex(text)

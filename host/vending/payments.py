@@ -8,13 +8,16 @@ column     required  meaning
 reference  yes       the statement's transaction id; unique within ``--source``
 date       yes       ``YYYY-MM-DD`` or ``YYYY-MM-DD HH:MM[:SS]``
 account    yes       the payer's reference: a customer account number or a meter PAN
-amount     yes       ``150.00`` (decimal point, no currency sign)
+amount     yes       ``150.00`` or ``1,500.00`` (decimal point; no currency sign)
 channel    no        bank | mobile | card | cash (default: bank)
 =========  ========  ===============================================================
 
-A customer account matches when the customer has exactly one active meter. Each matched
-line becomes a sale whose reference is ``pay:<source>:<reference>``, so the unique sale
-reference makes a second import (or a crash and re-run) vend nothing twice. Unmatched and
+The file is UTF-8 (a BOM is fine) or UTF-16 with a BOM (``host.textfile``); values go
+through the host's strict parser (``host.parse``). A customer account matches when the
+customer has exactly one active meter. Each matched line becomes a sale whose reference
+is ``pay:<source>:<reference>``, so the unique sale reference makes a second import (or a
+crash and re-run) vend nothing twice; a line whose reference was vended before for
+another account or amount is refused and the vended line stays as it was. Unmatched and
 refused lines are recorded and reported, and tried again on the next import.
 
 Each line is handled on its own (``import_lines`` yields each outcome as it is done, so a
@@ -23,53 +26,52 @@ anything is written, and a line the station or the database refuses is reported 
 the import goes on with the next.
 """
 import csv
-import datetime
+import io
+import re
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 
+from host import textfile
+from host.parse import ParseError, date_time, money
 from host.vending import schema, sales
 from host.vending.errors import VendError, database_said
-from host.vending.money import cents
+from host.vending.money import fmt_cents
 from host.vending.records import CHANNELS
 from host.vending.text import field
 
 REQUIRED = ("reference", "date", "account", "amount")
 
 
-def _parse_date(text):
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"):
-        try:
-            return datetime.datetime.strptime(text.strip(), fmt)
-        except ValueError:
-            pass
-    raise VendError("date %r is not YYYY-MM-DD[ HH:MM[:SS]]" % text)
-
-
 def read_statement(path):
+    """The statement's lines as dicts (lower-case column names, stripped cells, ``line``)."""
+    text = textfile.read(path, "statement")
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            header = [h.strip().lower() for h in (reader.fieldnames or [])]
-            missing = [c for c in REQUIRED if c not in header]
-            if missing:
-                raise VendError("statement %s lacks column(s): %s" % (path, ", ".join(missing)))
-            rows = []
-            for number, raw in enumerate(reader, start=2):
-                row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-                if not any(row.values()):
-                    continue
-                row["line"] = number
-                rows.append(row)
-            return rows
-    except OSError as exc:
-        raise VendError("cannot read statement %s: %s" % (path, exc.strerror))
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = [h.strip().lower() for h in (reader.fieldnames or [])]
+        missing = [c for c in REQUIRED if c not in header]
+        if missing:
+            raise VendError("statement %s lacks column(s): %s" % (path, ", ".join(missing)))
+        rows = []
+        for raw in reader:
+            extra = [cell for cell in raw.pop(None, None) or [] if cell.strip()]
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            if not any(row.values()) and not extra:
+                continue
+            row["line"] = reader.line_num
+            if extra:       # 12,50 unquoted is two cells: a decimal comma, or a shifted row
+                row["error"] = ("the line has %d cell(s) more than the header; write amounts like 12.50 "
+                                "and quote a cell that holds a comma" % len(extra))
+            rows.append(row)
+        return rows
+    except csv.Error as exc:
+        raise VendError("statement %s line %d: %s" % (path, reader.line_num, exc))
 
 
 def _match(conn, account):
     """(pan, None) or (None, why not)."""
     digits = account.replace(" ", "")
-    if len(digits) == 18 and digits.isdigit():
+    if re.fullmatch("[0-9]{18}", digits):
         meter = conn.execute(select(schema.meters.c.pan, schema.meters.c.status)
                              .where(schema.meters.c.pan == digits)).first()
         if meter is not None:
@@ -96,6 +98,21 @@ def _record(station, source, row, amount_cents, paid_at, channel, status, note, 
             conn.execute(insert(p).values(source=source, line_ref=row["reference"], **values))
 
 
+def _vended_before(conn, source, ref, account, amount_cents):
+    """Whether this (source, reference) was vended: False, True for the same account and
+    amount (a re-import), or ``VendError`` naming the conflict."""
+    p = schema.payments
+    done = conn.execute(select(p.c.account_ref, p.c.amount_cents, p.c.sale_id)
+                        .where(p.c.source == source, p.c.line_ref == ref, p.c.status == "vended")).first()
+    if done is None:
+        return False
+    if (done.account_ref, done.amount_cents) != (account, amount_cents):
+        raise VendError("reference %s was vended before for account %s, amount %s (receipt %s); this line "
+                        "says account %s, amount %s: refused" % (ref, done.account_ref, fmt_cents(done.amount_cents),
+                                                                 done.sale_id, account, fmt_cents(amount_cents)))
+    return True
+
+
 def import_lines(station, operator, path, source):
     """Vend a statement line by line, each in its own transactions: yields ``(status,
     entry)`` as each line is done (``vended``, ``skipped``, ``unmatched`` or ``failed``,
@@ -109,7 +126,7 @@ def import_lines(station, operator, path, source):
                  "amount": row["amount"]}
         try:
             outcome = _import_line(station, operator, source, row, entry, seen)
-        except VendError as exc:
+        except (ParseError, VendError) as exc:
             outcome = "failed", dict(entry, note=str(exc))
         except DBAPIError as exc:
             outcome = "failed", dict(entry, note="the database refused this line: %s" % database_said(exc))
@@ -117,22 +134,22 @@ def import_lines(station, operator, path, source):
 
 
 def _import_line(station, operator, source, row, entry, seen):
-    p = schema.payments
     ref = row["reference"]
     if not ref or ref in seen:
         return "failed", dict(entry, note="missing or repeated reference in this file")
     seen.add(ref)
-    field(ref, p.c.line_ref, "reference")
-    field(row["account"], p.c.account_ref, "account")
-    with station.engine.connect() as conn:
-        if conn.execute(select(p.c.status).where(p.c.source == source, p.c.line_ref == ref)).scalar() == "vended":
-            return "skipped", entry
-    amount_cents = cents(row["amount"])
-    paid_at = _parse_date(row["date"])
+    if row.get("error"):
+        raise VendError(row["error"])
+    field(ref, schema.payments.c.line_ref, "reference")
+    field(row["account"], schema.payments.c.account_ref, "account")
+    amount_cents = money(row["amount"])
+    paid_at = date_time(row["date"], "date", time_optional=True)
     channel = (row.get("channel") or "bank").lower()
     if channel not in CHANNELS:
         raise VendError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
     with station.engine.connect() as conn:
+        if _vended_before(conn, source, ref, row["account"], amount_cents):
+            return "skipped", entry
         pan, why = _match(conn, row["account"])
     if pan is None:
         _record(station, source, row, amount_cents, paid_at, channel, "unmatched", why, None)

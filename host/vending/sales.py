@@ -55,34 +55,56 @@ def service_due(version, meter, collected_this_month, today):
     return 0, meter["service_paid_through"]
 
 
-def _existing(conn, reference):
-    return conn.execute(select(schema.sales.c.id).where(schema.sales.c.reference == reference)).scalar()
+_SALE_BY_REFERENCE = (select(_S.c.id, _S.c.amount_cents, schema.meters.c.pan)
+                      .join(schema.meters, schema.meters.c.id == _S.c.meter_id)
+                      .where(_S.c.reference == bindparam("reference")))
+
+
+def _retry(station, conn, reference, pan, amount_cents):
+    """The receipt of the sale that already carries ``reference`` if this is a retry of it
+    (same meter, same amount; marked ``duplicate``); None when the reference is new;
+    ``VendError`` naming the conflict when that sale was for another meter or amount."""
+    from host.vending.records import normalise_pan
+    done = conn.execute(_SALE_BY_REFERENCE, {"reference": reference}).first()
+    if done is None:
+        return None
+    pan = normalise_pan(pan)
+    if (done.pan, done.amount_cents) != (pan, amount_cents):
+        raise VendError("payment reference %s is already used by receipt %d (meter %s, amount %s), not by a "
+                        "sale to meter %s of %s; nothing sold" % (reference, done.id, done.pan,
+                                                                  fmt_cents(done.amount_cents), pan,
+                                                                  fmt_cents(amount_cents)))
+    return dict(receipt(station, conn, done.id), duplicate=True)
 
 
 def sell(station, operator, pan, amount_cents, channel, reference=None):
     """Sell ``amount_cents`` to meter ``pan``; returns the receipt (see ``receipt``).
 
-    With a ``reference`` the sale is idempotent: the same reference returns the first
-    sale's receipt (marked ``duplicate``) instead of vending again.
+    With a ``reference`` (a payment's id) the sale happens once: a retry (the same
+    reference, meter and amount) returns the first sale's receipt marked ``duplicate``;
+    the same reference with another meter or amount is refused. The unique column
+    ``sales.reference`` settles a race between two processes: the loser's insert fails
+    and it answers as if it had come second.
     """
     if channel not in CHANNELS:
         raise VendError("channel must be one of %s" % ", ".join(CHANNELS))
     reference = field(reference, schema.sales.c.reference, "payment reference", required=False)
     if reference is not None:
         with station.engine.connect() as conn:
-            sale_id = _existing(conn, reference)
-            if sale_id:
-                return dict(receipt(station, conn, sale_id), duplicate=True)
+            done = _retry(station, conn, reference, pan, amount_cents)
+        if done is not None:
+            return done
     try:
         with station.begin() as conn:
             return _sell(station, conn, operator, pan, amount_cents, channel, reference)
     except IntegrityError:
-        if reference is not None:     # a concurrent retry with the same reference won
-            with station.engine.connect() as conn:
-                sale_id = _existing(conn, reference)
-                if sale_id:
-                    return dict(receipt(station, conn, sale_id), duplicate=True)
-        raise
+        if reference is None:
+            raise
+        with station.engine.connect() as conn:
+            done = _retry(station, conn, reference, pan, amount_cents)
+        if done is None:
+            raise
+        return done
 
 
 def _sell(station, conn, operator, pan, amount_cents, channel, reference):

@@ -3,6 +3,7 @@
 import json
 
 from host.errors import UserError
+from host.parse import int_arg
 from host.cli.vend.common import common, open_station, table, wrap
 
 
@@ -16,7 +17,7 @@ def _audit_parser(vend):
     v.set_defaults(run=wrap(_run_audit_verify))
     sh = common(s.add_parser("show", help="the last entries and the head of the chain (its hash is "
                                           "the anchor to export)"))
-    sh.add_argument("--last", type=int, default=20)
+    sh.add_argument("--last", type=int_arg, default=20)
     sh.set_defaults(run=wrap(_run_audit_show))
 
 

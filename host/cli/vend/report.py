@@ -3,6 +3,7 @@
 import datetime
 
 from host.errors import UserError
+from host.parse import month as parse_month
 from host.cli.vend.common import common, open_station, parse_date, table, wrap
 
 
@@ -63,11 +64,7 @@ def _run_report_daily(args):
 def _run_report_settlement(args):
     from host.vending import reports
     station = open_station(args)
-    try:
-        year, month = (int(x) for x in args.month.split("-"))
-        datetime.date(year, month, 1)
-    except ValueError:
-        raise UserError("--month %r must look like 2026-05" % args.month)
+    year, month = parse_month(args.month, "--month")
     with station.engine.connect() as conn:
         rows = reports.settlement(conn, year, month)
         days = reports.settlement_days(conn)

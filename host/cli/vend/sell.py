@@ -1,5 +1,6 @@
 """``prepay vend sell`` and ``prepay vend reprint``: a sale and its receipt."""
 
+from host.parse import int_arg
 from host.cli.vend.common import common, emit, open_station, operator_row, warn, wrap
 
 
@@ -37,8 +38,8 @@ def _deliver(args, data):
 
 def _run_sell(args):
     from host.vending import sales
-    from host.vending.money import cents
-    amount = cents(args.amount)
+    from host.parse import money
+    amount = money(args.amount)
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
     data = sales.sell(station, operator, args.meter, amount, args.channel, reference=args.ref)
@@ -49,7 +50,7 @@ def _reprint(vend):
     p = common(vend.add_parser("reprint", help="print a past receipt again (same tokens, no new TID)"),
                 operator=True)
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--receipt", type=int, help="receipt number")
+    which.add_argument("--receipt", type=int_arg, help="receipt number")
     which.add_argument("--meter", help="the meter's last sale")
     _receipt_file_arg(p)
     p.set_defaults(run=wrap(_run_reprint))
