@@ -112,6 +112,12 @@ def integer(text, what="number", minimum=0, maximum=LIMIT - 1, hex_ok=False):
     return value
 
 
+def seconds(text, what="seconds"):
+    """A wait such as ``'0.5'`` (at most milliseconds) as float seconds, for timeouts only:
+    money and energy never leave integers."""
+    return fixed(text, 3, what, example="0.5") / 1000
+
+
 def number_and_unit(text, what="amount", example="25.5kWh"):
     """``'25.5kWh'`` or ``'25.5 kWh'`` -> ``('25.5', 'kWh')``; the unit is ``''`` when absent."""
     text = _checked(text, what)
@@ -179,3 +185,4 @@ def arg(convert, *args, **kwargs):
 
 
 int_arg = arg(integer)                  # for type=int, which takes ' 1_0' and '١٠' as 10
+seconds_arg = arg(seconds)              # for type=float, which takes 'nan', '1e3' and '١'

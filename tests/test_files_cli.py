@@ -116,3 +116,32 @@ def test_provision_reads_a_utf16_config_and_ships_utf8(tmp_path):
     path.write_bytes(json.dumps(changed).encode("utf-16"))     # the firmware's own check still runs
     with pytest.raises(bundle.BundleError, match="sts.krn: must be an integer 1..9"):
         bundle.build_bundle("esp32", str(path), str(tmp_path / "out2"))
+
+
+@pytest.mark.parametrize("data, said", BAD + [(b'{"kind": "flat", "kind": "tou"}', "twice")])
+def test_read_refuses_table_and_list_files_in_one_line(tmp_path, data, said):
+    bad = tmp_path / "bad"
+    bad.write_bytes(data)
+    one_line(prepay("read", "--port", tmp_path / "none", "set-tariff", "--table", bad, "--start", "2026-12-01T00:00"),
+             said)
+    if data.startswith(b"{"):
+        return                            # text: a fine meter list, a bad tariff table
+    one_line(prepay("read", "route", "--list", bad, "--out", tmp_path / "out.csv"), "%s: %s" % (bad, said))
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("args, said", [
+    (("--timeout", "nan"), "not a number"), (("--timeout", "1e3"), "not a number"),
+    (("--timeout", "\u0661"), "0-9"), (("--switch-delay", "0,5"), "comma"), (("events", "--count", "1_0"), "not a number"),
+])
+def test_read_values_are_parsed_strictly(tmp_path, args, said):
+    one_line(prepay("read", "--port", tmp_path / "none", *args), said)
+
+
+def test_read_times_are_strict():
+    from host.parse import ParseError
+    from host.readout import jobs
+    assert jobs.stamp("2026-11-23T08:00") == "261123080000" and jobs.stamp("2026-11-23 08:00:07") == "261123080007"
+    for bad in ("2026-11-23T08:00+03:00", "\u0662\u0660\u0662\u0666-11-23T08:00", "20261123T0800", "2026-11-23"):
+        with pytest.raises(ParseError):
+            jobs.stamp(bad)

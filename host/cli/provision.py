@@ -1,6 +1,7 @@
 """``prepay provision``: what a field technician prepares before flashing a meter."""
 import json
 
+from host.parse import int_arg
 from host.provisioning.bundle import BOARD_ARCH, DEFAULT_OPT_LEVEL, build_bundle, summary
 
 
@@ -18,7 +19,7 @@ def register(sub, name, help_text):
     p.add_argument("--board", required=True, help="board directory under boards/, e.g. esp32")
     p.add_argument("--config", help="the meter configuration (METER.json) to put in the bundle")
     p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--opt", type=int, default=DEFAULT_OPT_LEVEL, choices=(0, 1, 2, 3),
+    p.add_argument("--opt", type=int_arg, default=DEFAULT_OPT_LEVEL, choices=(0, 1, 2, 3),
                    help="mpy-cross optimisation level (default %(default)s)")
     p.add_argument("--arch", help="mpy-cross -march for native code (default: the board's, %s)"
                    % ", ".join("%s=%s" % kv for kv in sorted(BOARD_ARCH.items())))

@@ -15,7 +15,9 @@ import json
 import os
 import sys
 
+from host import textfile
 from host.errors import UserError
+from host.parse import int_arg, seconds_arg
 from host.readout import jobs
 
 PASSWORD_ENV = "PREPAY_METER_PASSWORD"
@@ -82,11 +84,7 @@ def run_set_clock(args):
 
 
 def run_set_tariff(args):
-    try:
-        with open(args.table, encoding="utf-8") as f:
-            table = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise UserError("cannot read the tariff table %s: %s" % (args.table, exc))
+    table = textfile.read_json(args.table, "tariff table")
     pending = jobs.set_tariff(port(args), password(), table, args.start, args.address,
                               **options(args))
     print("pending tariff from %s: %s" % (jobs.iso(pending[:12]), pending[13:]))
@@ -108,14 +106,10 @@ def run_route(args):
     from tqdm import tqdm
     targets = [(p, args.address) for p in (args.ports or []) + ([args.port] if args.port else [])]
     if args.list:
-        try:
-            with open(args.list, encoding="utf-8") as f:
-                for line in f:
-                    words = line.split("#")[0].split()
-                    if words:
-                        targets.append((words[0], words[1] if len(words) > 1 else ""))
-        except OSError as exc:
-            raise UserError("cannot read %s: %s" % (args.list, exc.strerror))
+        for line in textfile.read(args.list, "meter list").splitlines():
+            words = line.split("#")[0].split()
+            if words:
+                targets.append((words[0], words[1] if len(words) > 1 else ""))
     if not targets:
         raise UserError("give the meters: --port PORT (repeat it) or --list FILE")
     bar = tqdm(total=len(targets), unit="meter", file=sys.stderr)
@@ -142,11 +136,11 @@ def common(parser, suppress, port=True):
                             help="device path or pyserial URL of the optical head")
     parser.add_argument("--address", default=default(""),
                         help="device address for /?ADDRESS! (a meter on a shared bus)")
-    parser.add_argument("--timeout", type=float, default=default(3.0), metavar="S",
+    parser.add_argument("--timeout", type=seconds_arg, default=default(3.0), metavar="S",
                         help="seconds to wait for each answer (default 3)")
     parser.add_argument("--echo", choices=("auto", "on", "off"), default=default("auto"),
                         help="the optical head echoes what is sent (default: found out)")
-    parser.add_argument("--switch-delay", type=float, default=default(0.0), metavar="S",
+    parser.add_argument("--switch-delay", type=seconds_arg, default=default(0.0), metavar="S",
                         help="pause after the baud switch, for slow USB converters")
 
 
@@ -170,7 +164,7 @@ def register(sub, name, help_text):
         return q
 
     q = job("events", run_events, "the meter's event log, newest first")
-    q.add_argument("--count", type=int, default=0, help="only the newest N")
+    q.add_argument("--count", type=int_arg, default=0, help="only the newest N")
     q.add_argument("--json", action="store_true")
     q = job("set-clock", run_set_clock, "set the meter's clock (local time)")
     q.add_argument("--time", default="now", help="2026-11-23T08:00[:SS] or now (default)")

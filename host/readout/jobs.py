@@ -7,6 +7,7 @@ import datetime
 import json
 import re
 
+from host.parse import date_time
 from host.readout.client import MeterRefused, ModeCClient, ReadoutError
 from host.readout.obis import meaning
 
@@ -48,11 +49,8 @@ def stamp(when):
     """'2026-11-23T08:00[:SS]' or 'now' -> YYMMDDhhmmss (the meter's local time)."""
     if when == "now":
         t = datetime.datetime.now()
-    else:
-        try:
-            t = datetime.datetime.fromisoformat(when)
-        except ValueError:
-            raise ReadoutError("a time is 2026-11-23T08:00[:SS] or 'now', not %r" % when)
+    else:       # not fromisoformat: it takes '+03:00', which strftime below would drop
+        t = date_time(when, "time")
     if not 2000 <= t.year <= 2099:
         raise ReadoutError("the meter's calendar runs from 2000 to 2099")
     return t.strftime("%y%m%d%H%M%S")
