@@ -70,6 +70,7 @@ TYPED = [
     (("report", "settlement", "--month", "2026-5"), CLERK, "2026-05"),
     (("report", "settlement", "--month", "2026-13"), CLERK, "no such"),
     (("audit", "show", "--last", "1e3"), CLERK, "not a number"),
+    (("audit", "verify", "--anchor", "\u0661:" + "0" * 64), CLERK, "0-9"),
 ]
 
 

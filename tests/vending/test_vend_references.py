@@ -141,9 +141,11 @@ def test_the_cli_prints_the_conflict_in_one_line(db_url, tmp_path, monkeypatch, 
     setup_station(s)
     first = json.loads(s.ok("sell", "--meter", PAN, "--amount", "20.00", "--channel", "cash", "--ref", "TX1",
                             "--json", **CLERK))
-    retry = json.loads(s.ok("sell", "--meter", PAN, "--amount", "20", "--channel", "cash", "--ref", "TX1",
-                            "--json", **CLERK))
+    code, out, err = s.run("sell", "--meter", PAN, "--amount", "20", "--channel", "cash", "--ref", "TX1", "--json",
+                           **CLERK)
+    retry = json.loads(out)
     assert retry["receipt"] == first["receipt"] and retry["duplicate"] and retry["tokens"] == first["tokens"]
+    assert code == 0 and "payment reference TX1 was sold before: this is receipt %d again" % first["receipt"] in err
     before = s.counts()
     code, out, err = s.run("sell", "--meter", PAN, "--amount", "25.00", "--channel", "cash", "--ref", "TX1", **CLERK)
     assert code == 2 and not out and len(err.strip().splitlines()) == 1

@@ -3,7 +3,7 @@
 import json
 
 from host.errors import UserError
-from host.parse import int_arg
+from host.parse import int_arg, integer
 from host.cli.vend.common import common, open_station, table, wrap
 
 
@@ -40,9 +40,9 @@ def _run_audit_verify(args):
 def _anchor(text):
     entry, _, digest = text.partition(":")
     digest = digest.strip().lower()
-    if not entry.strip().isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise UserError("--anchor %r must look like 1234:<64 hex digits of the entry's hash>" % text)
-    return int(entry), digest
+    return integer(entry, "--anchor entry"), digest
 
 
 def _run_audit_show(args):

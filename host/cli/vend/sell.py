@@ -44,6 +44,9 @@ def _run_sell(args):
     operator = operator_row(station, args, "clerk")
     data = sales.sell(station, operator, args.meter, amount, args.channel, reference=args.ref)
     _deliver(args, data)
+    if data.get("duplicate"):
+        warn("payment reference %s was sold before: this is receipt %s again, nothing new was sold"
+             % (args.ref, data["receipt"]))
 
 
 def _reprint(vend):
