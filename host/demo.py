@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 
+from host.parse import format_fixed
 from host.sim.runner import Sim, run_command
 from host.sim.script import meter_seconds, parse_line
 
@@ -73,7 +74,7 @@ class Vending:
         os.remove(key_file)
         self.run("vend", "tariff", "add", "kes", "--flat", "1", "--vat", "16")
         self.run("vend", "customer", "add", "--account", "A-001", "--name", "Jane Doe")
-        self.run("vend", "meter", "add", "--pan", pan, "--customer", "A-001", "--sgc", "201457",
+        self.run("vend", "meter", "add", "--meter", pan, "--account", "A-001", "--sgc", "201457",
                  "--ti", "1", "--krn", "1", "--kt", "2", "--algorithm", "sta", "--base-date",
                  "2014", "--utility", "electricity", "--credit-mode", "currency",
                  "--tariff", "kes")
@@ -83,8 +84,8 @@ class Vending:
                                    "--channel", "cash", "--json"))
         token = sale["tokens"][0]
         print("   receipt %d: KES %s tendered, VAT %s, credit %s, TID %d" % (
-            sale["receipt"], amount, "%.2f" % (sale["deductions"]["vat_cents"] / 100),
-            "%.5f" % (sale["credit_e5"] / 1e5), sale["tid"]))
+            sale["receipt"], amount, format_fixed(sale["deductions"]["vat_cents"], 2),
+            format_fixed(sale["credit_e5"], 5), sale["tid"]))
         print("   token   %s" % token["formatted"])
         return token["digits"]
 
@@ -114,9 +115,9 @@ def main():
     vending = Vending(state)
     vending.register(pan)
     print("   The technician provisions the meter with its decoder key (never printed):")
-    print("   $ prepay key derive --dkga 04 --pan %s --sgc 201457 --ti 01 --krn 1 --kt 2"
+    print("   $ prepay key derive --dkga 04 --meter %s --sgc 201457 --ti 01 --krn 1 --kt 2"
           " --base-date 2014   (vending key from PREPAY_VENDING_KEY)" % pan)
-    cfg["sts"]["key"] = prepay("key", "derive", "--dkga", "04", "--pan", pan, "--sgc", "201457",
+    cfg["sts"]["key"] = prepay("key", "derive", "--dkga", "04", "--meter", pan, "--sgc", "201457",
                                "--ti", "01", "--krn", "1", "--kt", "2", "--base-date", "2014",
                                env=dict(os.environ, PREPAY_VENDING_KEY=VENDING_KEY))
     with open(os.path.join(state, "meter.json"), "w") as f:

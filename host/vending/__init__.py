@@ -10,6 +10,7 @@ Rooms, each one job:
   records   customers, meters, tariffs, debts
   pricing   the sale computation (pure: tariff + amount -> deductions and units)
   sales     one sale = tokens + ledger rows + audit entry, in one transaction
+  office    the back office's changes, each with its audit entry, and the counter's look-ups
   ...       mgmt, adjustments, payments, receipts, reports
 
 Money is integer cents (``*_cents``), prices integer millionths of a currency unit per

@@ -15,6 +15,16 @@ def check_timezone(name):
     return name
 
 
+def has_keystore(engine):
+    """Whether the station is set up (else ``init`` needs a new keystore passphrase)."""
+    from sqlalchemy import inspect
+    if "settings" not in inspect(engine).get_table_names():
+        return False
+    with engine.connect() as conn:
+        return conn.execute(select(schema.settings.c.key)
+                            .where(schema.settings.c.key == "keystore")).first() is not None
+
+
 def init(engine, passphrase, timezone, now):
     """Run the migrations; set up the keystore and time zone the first time. Returns what was done."""
     if timezone:

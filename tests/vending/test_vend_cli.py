@@ -228,3 +228,54 @@ def test_vending_key_never_appears_in_clear(session, db_url):
     for blob in blobs:
         for needle in needles:
             assert needle not in blob
+
+
+def test_one_vocabulary_and_lists_as_people_write_them(session):
+    """The same flags as ``prepay token`` (old spellings kept), flags a command would
+    ignore refused, and lists in money, percentages and local time as people write them
+    while --json keeps exact integers under unit-named keys."""
+    import re
+    s = session
+    admin = {"operator": "root", "password": "root-password"}
+    sam = {"operator": "sam", "password": "sam-password"}
+    s.ok("meter", "add", "--meter", "600727000000000025", "--account", "A-001", "--sgc", 201457,
+         "--ti", 1, "--krn", 1, "--algorithm", "sta", "--base-date", 2014, "--tariff", "home", **admin)
+    new = json.loads(s.ok("token", "power-limit", "--meter", PAN, "--watts", 5000, "--json", **sam))
+    old = json.loads(s.ok("token", "power-limit", "--meter", PAN, "--value", 5000, "--json", **sam))
+    assert new["kind"] == old["kind"] and new["value"] == old["value"] == 5000
+    assert json.loads(s.ok("token", "test", "--mfr-code", 7, "--control", "0x1", "--json", **CLERK))["digits"] \
+        == json.loads(s.ok("token", "test", "--mfr", 7, "--control", "1", "--json", **CLERK))["digits"]
+    before = s.counts()
+    for argv, who, said in [
+            (("token", "power-limit", "--meter", PAN, "--watts", 1, "--value", 2), sam, "not allowed with"),
+            (("adjust", "request", "--kind", "refund", "--receipt", 1, "--amount", "1.00", "--units", "2",
+              "--reason", "x"), CLERK, "--kind refund takes --receipt and --amount, not --units"),
+            (("tariff", "add", "x", "--flat", "1", "--service-period", "day"), admin,
+             "--service-period goes with a --service charge")]:
+        try:
+            code, _, err = s.run(*argv, **who)
+        except SystemExit as exc:          # argparse refuses before the command runs
+            code, err = exc.code, s.capsys.readouterr().err
+        assert code == 2 and said in err, (argv, err)
+    assert s.counts() == before
+    s.ok("sell", "--meter", PAN, "--amount", "9950.00", "--channel", "cash", **CLERK)
+    s.ok("adjust", "request", "--kind", "refund", "--receipt", 1, "--amount", "100.00", "--reason", "twice", **CLERK)
+    s.ok("debt", "set", "--account", "A-001", "--amount", "250", "--recovery", "12.5", **sam)
+    text = s.ok("adjust", "list")
+    assert re.search(r"^1 +refund +pending +A-001 +1 +100\.00 +0\.0 +alice +20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d +- +twice$",
+                     text, re.M), text
+    rows = json.loads(s.ok("adjust", "list", "--json"))
+    assert rows[0]["amount_cents"] == 10000 and rows[0]["requested_at"].endswith("Z")
+    import datetime
+    import zoneinfo
+    utc = datetime.datetime.fromisoformat(rows[0]["requested_at"][:-1] + "+00:00")
+    local = utc.astimezone(zoneinfo.ZoneInfo("Africa/Nairobi"))     # the station's time zone
+    assert local.strftime("%Y-%m-%dT%H:%M:%S") in text
+    assert "16%" in s.ok("tariff", "list") and "0.25" in s.ok("tariff", "list")
+    tariff = json.loads(s.ok("tariff", "list", "--json"))[0]
+    assert tariff["vat_bp"] == 1600 and tariff["blocks"] == [{"upto_tenths": None, "price_micro": 250000}]
+    assert "recovery 12.5%" in s.ok("customer", "show", "--account", "A-001")
+    assert re.search(r"^alice +clerk +yes +20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d$", s.ok("operator", "list"), re.M)
+    assert json.loads(s.ok("operator", "list", "--json"))[0]["active"] is True
+    shown = json.loads(s.ok("audit", "show", "--last", 1, "--json"))["entries"][0]
+    assert shown["payload"]["recovery_bp"] == 1250 and shown["at"].endswith("Z")

@@ -1,6 +1,6 @@
 """``prepay vend adjust``: refunds, offsets and credit adjustments under dual confirmation."""
 
-from host.parse import int_arg
+from host.errors import UserError
 from host.cli.vend.common import common, open_station, operator_row, table, token_digits, wrap
 
 
@@ -10,7 +10,7 @@ def _adjust(vend):
     s = p.add_subparsers(dest="adjust_command", metavar="ACTION", required=True)
     r = common(s.add_parser("request", help="enter a pending adjustment"), operator=True)
     r.add_argument("--kind", required=True, choices=("refund", "offset", "credit"))
-    r.add_argument("--receipt", type=int_arg, help="the sale a refund reverses")
+    r.add_argument("--receipt", type=int, help="the sale a refund reverses")
     r.add_argument("--account", help="customer account (offset)")
     r.add_argument("--meter", help="meter to credit (credit)")
     r.add_argument("--amount", help="money amount (refund, offset; offset may be negative)")
@@ -20,20 +20,29 @@ def _adjust(vend):
     for action in ("confirm", "reject"):
         c = common(s.add_parser(action, help="%s a pending adjustment (supervisor, not the requester)" % action),
                     operator=True)
-        c.add_argument("id", type=int_arg)
+        c.add_argument("id", type=int)
         c.set_defaults(run=wrap(_run_adjust_decide), action=action)
     l = common(s.add_parser("list", help="list adjustments"))
     l.add_argument("--pending", action="store_true")
     l.set_defaults(run=wrap(_run_adjust_list))
 
 
+# what each kind of adjustment takes; a flag another kind takes would be ignored: refused
+KIND_FLAGS = {"refund": ("receipt", "amount"), "offset": ("account", "amount"),
+              "credit": ("meter", "units")}
+
+
 def _run_adjust_request(args):
     from host.vending import adjustments
-    from host.parse import fixed, money
-    amount = money(args.amount, "amount", negative=args.kind == "offset") if args.amount else 0
-    units = fixed(args.units, 1, "units", example="25.0") if args.units else 0
+    from host.vending.money import cents, parse_fixed
+    for name in ("receipt", "account", "meter", "amount", "units"):
+        if getattr(args, name) is not None and name not in KIND_FLAGS[args.kind]:
+            raise UserError("--kind %s takes %s, not --%s" % (
+                args.kind, " and ".join("--" + f for f in KIND_FLAGS[args.kind]), name))
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
+    amount = cents(args.amount, "amount", allow_negative=args.kind == "offset") if args.amount else 0
+    units = parse_fixed(args.units, 1, "units") if args.units else 0
     row = adjustments.request(station, operator, args.kind, args.reason, sale_id=args.receipt,
                               account=args.account, pan=args.meter, amount_cents=amount, units_tenths=units)
     return row, "adjustment %d (%s) is pending until a supervisor confirms it" % (row["id"], args.kind)
@@ -52,12 +61,11 @@ def _run_adjust_decide(args):
 
 
 def _run_adjust_list(args):
-    from host.vending import adjustments
+    from host.vending import office
     station = open_station(args)
-    with station.engine.connect() as conn:
-        rows = adjustments.listing(conn, pending_only=args.pending)
+    rows = office.adjustment_list(station, pending_only=args.pending)
     return rows, table(rows, ["id", "kind", "status", "account", "sale_id", "amount_cents", "units_tenths",
-                               "requested_by", "confirmed_by", "reason"])
+                              "requested_by", "requested_at", "confirmed_by", "reason"], station.zone())
 
 
 def register(vend):

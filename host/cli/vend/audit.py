@@ -3,7 +3,6 @@
 import json
 
 from host.errors import UserError
-from host.parse import int_arg, integer
 from host.cli.vend.common import common, open_station, table, wrap
 
 
@@ -17,16 +16,14 @@ def _audit_parser(vend):
     v.set_defaults(run=wrap(_run_audit_verify))
     sh = common(s.add_parser("show", help="the last entries and the head of the chain (its hash is "
                                           "the anchor to export)"))
-    sh.add_argument("--last", type=int_arg, default=20)
+    sh.add_argument("--last", type=int, default=20)
     sh.set_defaults(run=wrap(_run_audit_show))
 
 
 def _run_audit_verify(args):
-    from host.vending import audit
-    station = open_station(args)
+    from host.vending import office
     anchors = dict(_anchor(text) for text in args.anchor)
-    with station.engine.connect() as conn:
-        problems, count = audit.verify(conn, anchors=anchors)
+    problems, count = office.verify_audit(open_station(args), anchors)
     data = {"entries": count, "ok": not problems, "problems": problems, "anchors": len(anchors)}
     if problems:
         if args.json:
@@ -40,25 +37,18 @@ def _run_audit_verify(args):
 def _anchor(text):
     entry, _, digest = text.partition(":")
     digest = digest.strip().lower()
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if not entry.strip().isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise UserError("--anchor %r must look like 1234:<64 hex digits of the entry's hash>" % text)
-    return integer(entry, "--anchor entry"), digest
+    return int(entry), digest
 
 
 def _run_audit_show(args):
-    from sqlalchemy import select
-    from host.vending import audit, schema
+    from host.vending import office
     station = open_station(args)
-    log = schema.audit_log
-    with station.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(select(log.c.id, log.c.at, log.c.operator, log.c.action,
-                                                     log.c.subject, log.c.payload)
-                                              .order_by(log.c.id.desc()).limit(args.last)).mappings()]
-        head = audit.head(conn)
-    rows.reverse()
-    text = table(rows, ["id", "at", "operator", "action", "subject", "payload"])
-    text += "head: entry %d sha256 %s\n" % (head["id"], head["hash"])
-    return {"entries": rows, "head": head}, text
+    tail = office.audit_tail(station, args.last)
+    head = tail["head"]
+    return tail, table(tail["entries"], ["id", "at", "operator", "action", "subject", "payload"],
+                       station.zone()) + "head: entry %d sha256 %s\n" % (head["id"], head["hash"])
 
 
 def register(vend):

@@ -1,6 +1,6 @@
 """What every ``prepay vend`` command shares: the common options, secrets from the
-environment or a prompt, the station, the acting operator, and turning the station's
-errors into the CLI's one-line user errors."""
+environment or a prompt, the station, the acting operator, turning the station's errors
+into the CLI's one-line user errors, and rows shown as people write their values."""
 
 import datetime
 import getpass
@@ -68,7 +68,7 @@ def emit(args, result):
     from host.vending.text import shown
     data, text = result
     if getattr(args, "json", False):
-        print(json.dumps(data, indent=2, sort_keys=True, default=str))
+        print(json.dumps(data, indent=2, sort_keys=True, default=json_value))
     elif text:
         lines = text[:-1] if text.endswith("\n") else text
         sys.stdout.write("\n".join(shown(line) for line in lines.split("\n")) + "\n")
@@ -88,34 +88,67 @@ def open_station(args):
 
 
 def operator_row(station, args, role="clerk"):
-    from host.vending import operators
+    from host.vending import office
     if not args.operator:
         raise UserError("say who is acting: --operator NAME or PREPAY_OPERATOR")
     password = secret("PREPAY_OPERATOR_PASSWORD", "Password for %s: " % args.operator)
-    with station.engine.connect() as conn:
-        return operators.authenticate(conn, args.operator, password, role)
+    return office.login(station, args.operator, password, role)
 
 
 def parse_date(text, what="date"):
-    """A day as a naive datetime at midnight (what the ledger's queries compare with)."""
-    from host.parse import date
-    return datetime.datetime.combine(date(text, what), datetime.time())
+    try:
+        return datetime.datetime.strptime(text, "%Y-%m-%d")
+    except (TypeError, ValueError):
+        raise UserError("%s %r must look like 2026-05-31" % (what, text))
 
 
-def table(rows, columns):
+def json_value(value):
+    """JSON for what json does not know: the ledger's naive UTC times as ISO 8601 UTC."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+UNIT_SUFFIXES = ("_cents", "_bp", "_tenths", "_micro")
+
+
+def cell(column, value, zone=None):
+    """A value as people write it: a column named with its unit (``amount_cents``,
+    ``vat_bp``, ``units_tenths``, ``price_micro``) as 9950.00, 16%, 2.5, 0.25; a time in
+    ISO local time of ``zone`` (the station's; UTC without one); ``-`` for none."""
+    from host.vending.money import fmt_cents, fmt_percent, fmt_price, fmt_tenths
+    from host.vending.text import shown
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime.datetime):
+        utc = value.replace(tzinfo=datetime.timezone.utc)
+        return (utc.astimezone(zone) if zone else utc).strftime("%Y-%m-%dT%H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, int):
+        for suffix, show in zip(UNIT_SUFFIXES, (fmt_cents, fmt_percent, fmt_tenths, fmt_price)):
+            if column.endswith(suffix):
+                return show(value)
+    if isinstance(value, (dict, list)):
+        value = json.dumps(value, sort_keys=True, separators=(",", ":"), default=json_value)
+    return shown(value)
+
+
+def table(rows, columns, zone=None):
+    """Rows as aligned text, each column headed by its name without the unit."""
     if not rows:
         return "(none)\n"
-    cells = [["-" if r.get(c) is None else str(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    cells = [[cell(c, r.get(c), zone) for c in columns] for r in rows]
+    heads = [next((c[:-len(u)] for u in UNIT_SUFFIXES if c.endswith(u)), c) for c in columns]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(heads)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(heads, widths)).rstrip()]
     for row in cells:
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        out.append("  ".join(text.ljust(w) for text, w in zip(row, widths)).rstrip())
     return "\n".join(out) + "\n"
-
-
-def audit_entry(conn, station, operator_name, action, subject, payload):
-    from host.vending import audit
-    audit.append(conn, station.clock(), operator_name, action, subject, payload)
 
 
 def token_digits(digits):

@@ -1,7 +1,6 @@
 """``prepay vend customer`` and ``prepay vend debt``: customers and their debt."""
 
-from host.parse import int_arg
-from host.cli.vend.common import audit_entry, common, open_station, operator_row, wrap
+from host.cli.vend.common import common, open_station, operator_row, wrap
 
 
 def _customer(vend):
@@ -14,7 +13,7 @@ def _customer(vend):
     a.add_argument("--phone")
     a.add_argument("--contact", help="contact person")
     a.add_argument("--id-number")
-    a.add_argument("--settlement-day", type=int_arg, default=1, help="day of month for settlement (1..28)")
+    a.add_argument("--settlement-day", type=int, default=1, help="day of month for settlement (1..28)")
     a.set_defaults(run=wrap(_run_customer_add))
     sh = common(s.add_parser("show", help="a customer with meters and debt"))
     sh.add_argument("--account", required=True)
@@ -22,30 +21,24 @@ def _customer(vend):
 
 
 def _run_customer_add(args):
-    from host.vending import records
+    from host.vending import office
     station = open_station(args)
     actor = operator_row(station, args, "clerk")
-    with station.begin() as conn:
-        records.add_customer(conn, station.clock(), args.account, args.name, args.address, args.phone,
-                             args.contact, args.id_number, args.settlement_day)
-        audit_entry(conn, station, actor["name"], "customer_add", args.account, {"name": args.name})
-    return {"account": args.account, "name": args.name}, "customer %s (%s) added" % (args.account, args.name)
+    added = office.add_customer(station, actor, args.account, args.name, args.address, args.phone,
+                                args.contact, args.id_number, args.settlement_day)
+    return {"account": added["account"], "name": added["name"]}, "customer %s (%s) added" % (
+        added["account"], added["name"])
 
 
 def _run_customer_show(args):
-    from sqlalchemy import select
-    from host.vending import records, schema
-    from host.vending.money import fmt_cents
-    station = open_station(args)
-    with station.engine.connect() as conn:
-        c = dict(records.find_customer(conn, args.account))
-        meters = [dict(r) for r in conn.execute(select(schema.meters.c.pan, schema.meters.c.utility,
-                                                       schema.meters.c.status)
-                                                .where(schema.meters.c.customer_id == c["id"])).mappings()]
-    c["meters"] = meters
-    text = "%s  %s\nphone %s  settlement day %d\ndebt %s (recovery %s%%)\nmeters: %s\n" % (
-        c["account"], c["name"], c["phone"] or "-", c["settlement_day"], fmt_cents(c["debt_cents"]),
-        fmt_cents(c["debt_recovery_bp"]), ", ".join(m["pan"] for m in meters) or "-")
+    from host.vending import office
+    from host.vending.money import fmt_cents, fmt_percent
+    from host.vending.text import shown
+    c = office.customer(open_station(args), args.account)
+    text = "%s  %s\nphone %s  settlement day %d\ndebt %s (recovery %s)\nmeters: %s\n" % (
+        shown(c["account"]), shown(c["name"]), shown(c["phone"] or "-"), c["settlement_day"],
+        fmt_cents(c["debt_cents"]), fmt_percent(c["debt_recovery_bp"]),
+        ", ".join(m["pan"] for m in c["meters"]) or "-")
     return c, text
 
 
@@ -60,20 +53,15 @@ def _debt(vend):
 
 
 def _run_debt_set(args):
-    from host.vending import records, schema
-    from host.vending.db import lock_row
+    from host.vending import office
+    from host.vending.money import fmt_cents, fmt_percent
     from host.parse import money, percent_bp
     amount, rate = money(args.amount, "debt"), percent_bp(args.recovery, "recovery")
     station = open_station(args)
     actor = operator_row(station, args, "supervisor")
-    with station.begin() as conn:
-        customer = records.find_customer(conn, args.account)
-        before = lock_row(conn, schema.customers, customer["id"])["debt_cents"]
-        records.set_debt(conn, customer["id"], amount, rate)
-        audit_entry(conn, station, actor["name"], "debt_set", args.account,
-               {"before_cents": before, "debt_cents": amount, "recovery_bp": rate})
-    return {"account": args.account, "debt_cents": amount, "recovery_bp": rate}, \
-        "debt of %s set to %s, recovery %s%%" % (args.account, args.amount, args.recovery)
+    done = office.set_debt(station, actor, args.account, amount, rate)
+    return done, "debt of %s set to %s, recovery %s" % (done["account"], fmt_cents(amount),
+                                                        fmt_percent(rate))
 
 
 def register(vend):

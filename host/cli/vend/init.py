@@ -17,9 +17,7 @@ def _run_init(args):
     from host.vending.station import utc_now
     engine = make_engine(args.db, create_dir=True)
     passphrase = None
-    from sqlalchemy import inspect
-    fresh = "settings" not in inspect(engine).get_table_names()
-    if fresh or not _has_keystore(engine):
+    if not bootstrap.has_keystore(engine):
         passphrase = secret("PREPAY_KEYSTORE_PASSPHRASE", "New keystore passphrase: ")
         if len(passphrase) < 8:
             raise UserError("the keystore passphrase needs at least 8 characters")
@@ -28,13 +26,6 @@ def _run_init(args):
     done["database"] = url
     return done, "vending database ready: %s (schema at head, keystore %s, time zone %s)" % (
         resolve_url(args.db) if url.startswith("sqlite") else url, done["keystore"], done["timezone"])
-
-
-def _has_keystore(engine):
-    from sqlalchemy import select
-    from host.vending import schema
-    with engine.connect() as conn:
-        return conn.execute(select(schema.settings.c.key).where(schema.settings.c.key == "keystore")).first() is not None
 
 
 def register(vend):

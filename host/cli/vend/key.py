@@ -1,15 +1,14 @@
 """``prepay vend key``: vending keys, stored encrypted; listed by identity only."""
 
-from host.parse import int_arg
-from host.cli.vend.common import audit_entry, common, open_station, operator_row, parse_date, table, wrap
+from host.cli.vend.common import common, open_station, operator_row, parse_date, table, wrap
 
 
 def _key(vend):
     p = vend.add_parser("key", help="vending keys (stored encrypted)")
     s = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
     a = common(s.add_parser("add", help="store a vending key read from a hex file (admin)"), operator=True)
-    a.add_argument("--sgc", type=int_arg, required=True, help="supply group code (6 digits)")
-    a.add_argument("--krn", type=int_arg, required=True, help="key revision number 1..9")
+    a.add_argument("--sgc", type=int, required=True, help="supply group code (6 digits)")
+    a.add_argument("--krn", type=int, required=True, help="key revision number 1..9")
     a.add_argument("--dkga", required=True, choices=("02", "04"), help="decoder key generation algorithm")
     a.add_argument("--key-file", required=True, help="file with the key in hex (8 bytes for DKGA02, "
                                                      "20 for DKGA04)")
@@ -20,26 +19,20 @@ def _key(vend):
 
 
 def _run_key_add(args):
-    from host.vending import keystore, records
+    from host.vending import keystore, office
     station = open_station(args)
     actor = operator_row(station, args, "admin")
     key_bytes = keystore.read_key_file(args.key_file)
     expires = parse_date(args.expires, "--expires").date() if args.expires else None
-    with station.begin() as conn:
-        records.add_vending_key(conn, station.keystore(conn), station.clock(), args.sgc, args.krn, args.dkga,
-                                key_bytes, expires)
-        audit_entry(conn, station, actor["name"], "key_add", "%06d/%d" % (args.sgc, args.krn),
-               {"dkga": args.dkga, "expires": expires})
-    return ({"sgc": args.sgc, "krn": args.krn, "dkga": args.dkga, "expires": expires},
-            "vending key SGC %06d KRN %d (DKGA%s) stored encrypted" % (args.sgc, args.krn, args.dkga))
+    done = office.add_vending_key(station, actor, args.sgc, args.krn, args.dkga, key_bytes, expires)
+    return done, "vending key SGC %06d KRN %d (DKGA%s) stored encrypted" % (args.sgc, args.krn, args.dkga)
 
 
 def _run_key_list(args):
-    from host.vending import records
+    from host.vending import office
     station = open_station(args)
-    with station.engine.connect() as conn:
-        rows = records.list_vending_keys(conn)
-    return rows, table(rows, ["sgc", "krn", "dkga", "expires_on", "created_at"])
+    rows = office.vending_keys(station)
+    return rows, table(rows, ["sgc", "krn", "dkga", "expires_on", "created_at"], station.zone())
 
 
 def register(vend):

@@ -5,7 +5,7 @@ import os
 import sys
 
 from host.errors import UserError
-from host.cli.vend.common import audit_entry, common, open_station, operator_row, table, wrap
+from host.cli.vend.common import common, open_station, operator_row, table, wrap
 
 
 def _operator(vend):
@@ -37,39 +37,25 @@ def _new_password(name):
 
 
 def _run_operator_add(args):
-    from host.vending import operators
+    from host.vending import office
     station = open_station(args)
-    with station.engine.connect() as conn:
-        first = operators.count(conn) == 0
-    if first:
-        if args.role != "admin":
-            raise UserError("the first operator must be an admin (--role admin)")
-        actor = "-"
-    else:
-        actor = operator_row(station, args, "admin")["name"]
-    password = _new_password(args.name)
-    with station.begin() as conn:
-        operators.add(conn, args.name, args.role, password, station.clock())
-        audit_entry(conn, station, actor, "operator_add", args.name, {"role": args.role})
-    return {"operator": args.name, "role": args.role}, "operator %s added as %s" % (args.name, args.role)
+    actor = operator_row(station, args, "admin") if office.admin_needed(station, args.role) else None
+    done = office.add_operator(station, actor, args.name, args.role, _new_password(args.name))
+    return done, "operator %s added as %s" % (args.name, args.role)
 
 
 def _run_operator_list(args):
-    from host.vending import operators
+    from host.vending import office
     station = open_station(args)
-    with station.engine.connect() as conn:
-        rows = operators.listing(conn)
-    return rows, table(rows, ["name", "role", "active", "created_at"])
+    rows = office.operator_list(station)
+    return rows, table(rows, ["name", "role", "active", "created_at"], station.zone())
 
 
 def _run_operator_disable(args):
-    from host.vending import operators
+    from host.vending import office
     station = open_station(args)
-    actor = operator_row(station, args, "admin")
-    with station.begin() as conn:
-        operators.set_active(conn, args.name, False)
-        audit_entry(conn, station, actor["name"], "operator_disable", args.name, {})
-    return {"operator": args.name, "active": False}, "operator %s disabled" % args.name
+    done = office.disable_operator(station, operator_row(station, args, "admin"), args.name)
+    return done, "operator %s disabled" % args.name
 
 
 def register(vend):

@@ -1,9 +1,7 @@
 """``prepay vend tariff``: tariffs, versioned with effective dates."""
 
-import json
-
 from host.errors import UserError
-from host.cli.vend.common import audit_entry, common, open_station, operator_row, parse_date, table, wrap
+from host.cli.vend.common import common, open_station, operator_row, parse_date, table, wrap
 
 
 def _tariff_args(p):
@@ -13,7 +11,8 @@ def _tariff_args(p):
                                                           "'50:0.10,150:0.20,*:0.30' (up to 50 units at 0.10, ...)")
     p.add_argument("--vat", default="0", metavar="PCT", help="VAT percentage, e.g. 16")
     p.add_argument("--service", default="0", metavar="AMOUNT", help="fixed service charge, excl. VAT")
-    p.add_argument("--service-period", default="month", choices=("month", "day"))
+    p.add_argument("--service-period", choices=("month", "day"),
+                   help="how the service charge falls due (default month; needs --service)")
     p.add_argument("--free", default="0", metavar="UNITS", help="free basic units per meter and month")
     p.add_argument("--min", default="1.00", metavar="AMOUNT", help="minimum sale (default 1.00)")
     p.add_argument("--effective", metavar="DATE", help="in force from this UTC date (default: always)")
@@ -35,59 +34,61 @@ def _tariff(vend):
 
 
 def _tariff_version(args):
-    from host.parse import fixed, money, percent_bp
+    from host.vending.money import cents, parse_fixed, percent_bp
     if args.flat is not None:
-        blocks = [(None, fixed(args.flat, 6, "price", example="0.25"))]
+        blocks = [(None, parse_fixed(args.flat, 6, "price"))]
     else:
         blocks = []
         for step in args.blocks.split(","):
             upto, _, price = step.partition(":")
             if not price:
                 raise UserError("block step %r must look like 50:0.10 or *:0.30" % step)
-            limit = None if upto.strip() == "*" else fixed(upto, 1, "block limit", example="50")
-            blocks.append((limit, fixed(price, 6, "price", example="0.25")))
-    service = money(args.service, "service charge")
+            limit = None if upto.strip() == "*" else parse_fixed(upto.strip(), 1, "block limit")
+            blocks.append((limit, parse_fixed(price.strip(), 6, "price")))
+    service = cents(args.service, "service charge")
+    if args.service_period and not service:
+        raise UserError("--service-period goes with a --service charge")
     return {"blocks": blocks, "vat_bp": percent_bp(args.vat, "VAT"), "service_cents": service,
-            "service_period": args.service_period if service else "none",
-            "free_tenths": fixed(args.free, 1, "free units", example="50"), "min_amount_cents": money(args.min, "minimum"),
+            "service_period": (args.service_period or "month") if service else "none",
+            "free_tenths": parse_fixed(args.free, 1, "free units"), "min_amount_cents": cents(args.min, "minimum"),
             "effective_from": parse_date(args.effective, "--effective") if args.effective else None}
 
 
 def _run_tariff_add(args):
-    from host.vending import records
+    from host.vending import office
+    version = _tariff_version(args)
     station = open_station(args)
     actor = operator_row(station, args, "supervisor")
-    version = _tariff_version(args)
-    with station.begin() as conn:
-        records.add_tariff(conn, station.clock(), args.name, version)
-        audit_entry(conn, station, actor["name"], "tariff_add", args.name, version)
-    return {"tariff": args.name, "version": version}, "tariff %s added" % args.name
+    return office.add_tariff(station, actor, args.name, version), "tariff %s added" % args.name
 
 
 def _run_tariff_revise(args):
-    from host.vending import records
+    from host.vending import office
+    version = _tariff_version(args)
     station = open_station(args)
     actor = operator_row(station, args, "supervisor")
-    version = _tariff_version(args)
-    if version["effective_from"] is None:
-        raise UserError("a revision needs --effective DATE")
-    with station.begin() as conn:
-        tariff = records.find_tariff(conn, args.name)
-        records.add_tariff_version(conn, station.clock(), tariff["id"], version)
-        audit_entry(conn, station, actor["name"], "tariff_revise", args.name, version)
-    return {"tariff": args.name, "version": version}, "tariff %s revised from %s" % (
-        args.name, version["effective_from"].date())
+    done = office.revise_tariff(station, actor, args.name, version)
+    return done, "tariff %s revised from %s" % (args.name, version["effective_from"].date())
 
 
 def _run_tariff_list(args):
-    from host.vending import records
+    from host.vending import office
     station = open_station(args)
-    with station.engine.connect() as conn:
-        rows = records.list_tariffs(conn)
-    for r in rows:
-        r["blocks"] = json.loads(r["blocks"])
-    return rows, table(rows, ["name", "effective_from", "blocks", "vat_bp", "service_cents", "service_period",
-                               "free_tenths", "min_amount_cents"])
+    rows = office.tariffs(station)
+    text_rows = [dict(r, blocks=blocks_text(r["blocks"]), effective_from=r["effective_from"].date()
+                      if r["effective_from"] else "always") for r in rows]
+    return rows, table(text_rows, ["name", "effective_from", "blocks", "vat_bp", "service_cents",
+                                   "service_period", "free_tenths", "min_amount_cents"])
+
+
+def blocks_text(blocks):
+    """Prices as --flat or --blocks take them: '0.25', or '50:0.10,150:0.20,*:0.30'."""
+    from host.vending.money import fmt_price, fmt_tenths
+    if len(blocks) == 1 and blocks[0]["upto_tenths"] is None:
+        return fmt_price(blocks[0]["price_micro"])
+    return ",".join("%s:%s" % ("*" if b["upto_tenths"] is None else
+                               fmt_tenths(b["upto_tenths"]).removesuffix(".0"),
+                               fmt_price(b["price_micro"])) for b in blocks)
 
 
 def register(vend):

@@ -1,8 +1,9 @@
 """``prepay vend token``: management, key change and test tokens."""
 
-from host.cli.token import add_test_options, test_control
 from host.parse import int_arg
+from host.cli.token import add_test_options, test_control
 from host.cli.vend.common import common, open_station, operator_row, token_digits, wrap
+from host.cli.vocabulary import flag
 
 
 def _token(vend):
@@ -13,24 +14,25 @@ def _token(vend):
         t = common(s.add_parser(kind, help="%s token (supervisor)" % kind), operator=True)
         t.add_argument("--meter", required=True)
         if value_name:
-            t.add_argument("--value", required=kind != "clear-credit", type=int_arg,
-                           help=value_name + (" (default: all registers)" if kind == "clear-credit" else ""))
-        t.set_defaults(run=wrap(_run_mgmt), kind=kind)
+            flag(t, "--" + value_name, old=("--value",), required=kind != "clear-credit",
+                 type=int_arg, help=value_name + (" (default: all registers)"
+                                                  if kind == "clear-credit" else ""))
+        t.set_defaults(run=wrap(_run_mgmt), kind=kind, value_name=value_name)
     k = common(s.add_parser("key-change", help="key change token set (supervisor); printed again with "
                                                 "the meter's next sale"), operator=True)
     k.add_argument("--meter", required=True)
-    k.add_argument("--krn", type=int_arg, help="new key revision")
-    k.add_argument("--sgc", type=int_arg, help="new supply group")
-    k.add_argument("--ti", type=int_arg, help="new tariff index")
-    k.add_argument("--kt", type=int_arg, help="new key type")
-    k.add_argument("--ken", type=int_arg, help="new key expiry number")
-    k.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035),
+    k.add_argument("--krn", type=int, help="new key revision")
+    k.add_argument("--sgc", type=int, help="new supply group")
+    k.add_argument("--ti", type=int, help="new tariff index")
+    k.add_argument("--kt", type=int, help="new key type")
+    k.add_argument("--ken", type=int, help="new key expiry number")
+    k.add_argument("--base-date", type=int, choices=(1993, 2014, 2035),
                    help="new base date: a TID-rollover key change (RO bit set)")
     k.set_defaults(run=wrap(_run_key_change))
     t = common(s.add_parser("test", help="class-1 test/display token (any meter)"), operator=True)
     add_test_options(t)
-    t.add_argument("--mfr", type=int_arg, default=0, help="manufacturer code")
-    t.add_argument("--mfr-digits", type=int_arg, default=2, choices=(2, 4))
+    flag(t, "--mfr-code", old=("--mfr",), type=int_arg, default=0, help="manufacturer code")
+    t.add_argument("--mfr-digits", type=int, default=2, choices=(2, 4))
     t.set_defaults(run=wrap(_run_test_token))
 
 
@@ -45,7 +47,7 @@ def _run_mgmt(args):
     from host.vending import mgmt
     station = open_station(args)
     operator = operator_row(station, args, "supervisor")
-    value = getattr(args, "value", None)
+    value = getattr(args, args.value_name) if args.value_name else None
     if args.kind == "clear-credit" and value is None:
         value = 0xFFFF
     row = mgmt.issue_management(station, operator, args.meter, args.kind, value)
@@ -72,7 +74,7 @@ def _run_test_token(args):
     from host.vending import mgmt
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
-    row = mgmt.test_token(station, operator, test_control(args), args.mfr, args.mfr_digits)
+    row = mgmt.test_token(station, operator, test_control(args), args.mfr_code, args.mfr_digits)
     row["formatted"] = token_digits(row["digits"])
     return row, _token_text("test token: %s" % row["tests"], [row])
 
