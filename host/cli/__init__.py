@@ -2,8 +2,10 @@
 
 Each command has its own module here (``host/cli/<command>.py``, as esptool has one file
 per command) with ``register(subparsers)``; it only wires the command line to a job
-package's functions (``host.vending``, ``host.sim``, ``host.provisioning``, ``tokens``). Errors the user can cause are raised as
-``UserError`` (or the codec's ``TokenError``) and end as one line on stderr, exit 2.
+package's functions (``host.vending``, ``host.sim``, ``host.provisioning``, ``tokens``);
+no job package imports it (``tests/test_cli_shape.py``). Flags follow one vocabulary
+(``host/cli/vocabulary.py``). Errors the user can cause are raised as ``UserError`` (or
+the codec's ``TokenError``) and end as one line on stderr, exit 2.
 """
 import argparse
 import importlib
