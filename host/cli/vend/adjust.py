@@ -1,6 +1,7 @@
 """``prepay vend adjust``: refunds, offsets and credit adjustments under dual confirmation."""
 
 from host.errors import UserError
+from host.parse import int_arg
 from host.cli.vend.common import common, open_station, operator_row, table, token_digits, wrap
 
 
@@ -10,7 +11,7 @@ def _adjust(vend):
     s = p.add_subparsers(dest="adjust_command", metavar="ACTION", required=True)
     r = common(s.add_parser("request", help="enter a pending adjustment"), operator=True)
     r.add_argument("--kind", required=True, choices=("refund", "offset", "credit"))
-    r.add_argument("--receipt", type=int, help="the sale a refund reverses")
+    r.add_argument("--receipt", type=int_arg, help="the sale a refund reverses")
     r.add_argument("--account", help="customer account (offset)")
     r.add_argument("--meter", help="meter to credit (credit)")
     r.add_argument("--amount", help="money amount (refund, offset; offset may be negative)")
@@ -20,7 +21,7 @@ def _adjust(vend):
     for action in ("confirm", "reject"):
         c = common(s.add_parser(action, help="%s a pending adjustment (supervisor, not the requester)" % action),
                     operator=True)
-        c.add_argument("id", type=int)
+        c.add_argument("id", type=int_arg)
         c.set_defaults(run=wrap(_run_adjust_decide), action=action)
     l = common(s.add_parser("list", help="list adjustments"))
     l.add_argument("--pending", action="store_true")
@@ -34,15 +35,15 @@ KIND_FLAGS = {"refund": ("receipt", "amount"), "offset": ("account", "amount"),
 
 def _run_adjust_request(args):
     from host.vending import adjustments
-    from host.vending.money import cents, parse_fixed
+    from host.parse import fixed, money
     for name in ("receipt", "account", "meter", "amount", "units"):
         if getattr(args, name) is not None and name not in KIND_FLAGS[args.kind]:
             raise UserError("--kind %s takes %s, not --%s" % (
                 args.kind, " and ".join("--" + f for f in KIND_FLAGS[args.kind]), name))
+    amount = money(args.amount, "amount", negative=args.kind == "offset") if args.amount else 0
+    units = fixed(args.units, 1, "units", example="25.0") if args.units else 0
     station = open_station(args)
     operator = operator_row(station, args, "clerk")
-    amount = cents(args.amount, "amount", allow_negative=args.kind == "offset") if args.amount else 0
-    units = parse_fixed(args.units, 1, "units") if args.units else 0
     row = adjustments.request(station, operator, args.kind, args.reason, sale_id=args.receipt,
                               account=args.account, pan=args.meter, amount_cents=amount, units_tenths=units)
     return row, "adjustment %d (%s) is pending until a supervisor confirms it" % (row["id"], args.kind)

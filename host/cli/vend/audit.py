@@ -3,6 +3,7 @@
 import json
 
 from host.errors import UserError
+from host.parse import int_arg, integer
 from host.cli.vend.common import common, open_station, table, wrap
 
 
@@ -16,7 +17,7 @@ def _audit_parser(vend):
     v.set_defaults(run=wrap(_run_audit_verify))
     sh = common(s.add_parser("show", help="the last entries and the head of the chain (its hash is "
                                           "the anchor to export)"))
-    sh.add_argument("--last", type=int, default=20)
+    sh.add_argument("--last", type=int_arg, default=20)
     sh.set_defaults(run=wrap(_run_audit_show))
 
 
@@ -37,9 +38,9 @@ def _run_audit_verify(args):
 def _anchor(text):
     entry, _, digest = text.partition(":")
     digest = digest.strip().lower()
-    if not entry.strip().isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
         raise UserError("--anchor %r must look like 1234:<64 hex digits of the entry's hash>" % text)
-    return int(entry), digest
+    return integer(entry, "--anchor entry"), digest
 
 
 def _run_audit_show(args):

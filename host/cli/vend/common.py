@@ -96,10 +96,9 @@ def operator_row(station, args, role="clerk"):
 
 
 def parse_date(text, what="date"):
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%d")
-    except (TypeError, ValueError):
-        raise UserError("%s %r must look like 2026-05-31" % (what, text))
+    """A day as a naive datetime at midnight (what the ledger's queries compare with)."""
+    from host.parse import date
+    return datetime.datetime.combine(date(text, what), datetime.time())
 
 
 def json_value(value):

@@ -1,5 +1,6 @@
 """``prepay vend customer`` and ``prepay vend debt``: customers and their debt."""
 
+from host.parse import int_arg
 from host.cli.vend.common import common, open_station, operator_row, wrap
 
 
@@ -13,7 +14,7 @@ def _customer(vend):
     a.add_argument("--phone")
     a.add_argument("--contact", help="contact person")
     a.add_argument("--id-number")
-    a.add_argument("--settlement-day", type=int, default=1, help="day of month for settlement (1..28)")
+    a.add_argument("--settlement-day", type=int_arg, default=1, help="day of month for settlement (1..28)")
     a.set_defaults(run=wrap(_run_customer_add))
     sh = common(s.add_parser("show", help="a customer with meters and debt"))
     sh.add_argument("--account", required=True)

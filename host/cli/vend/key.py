@@ -1,5 +1,6 @@
 """``prepay vend key``: vending keys, stored encrypted; listed by identity only."""
 
+from host.parse import int_arg
 from host.cli.vend.common import common, open_station, operator_row, parse_date, table, wrap
 
 
@@ -7,8 +8,8 @@ def _key(vend):
     p = vend.add_parser("key", help="vending keys (stored encrypted)")
     s = p.add_subparsers(dest="key_command", metavar="ACTION", required=True)
     a = common(s.add_parser("add", help="store a vending key read from a hex file (admin)"), operator=True)
-    a.add_argument("--sgc", type=int, required=True, help="supply group code (6 digits)")
-    a.add_argument("--krn", type=int, required=True, help="key revision number 1..9")
+    a.add_argument("--sgc", type=int_arg, required=True, help="supply group code (6 digits)")
+    a.add_argument("--krn", type=int_arg, required=True, help="key revision number 1..9")
     a.add_argument("--dkga", required=True, choices=("02", "04"), help="decoder key generation algorithm")
     a.add_argument("--key-file", required=True, help="file with the key in hex (8 bytes for DKGA02, "
                                                      "20 for DKGA04)")

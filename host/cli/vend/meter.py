@@ -1,5 +1,6 @@
 """``prepay vend meter``: meters, their keys' identity and their customer."""
 
+from host.parse import int_arg
 from host.cli.vend.common import common, open_station, operator_row, wrap
 from host.cli.vocabulary import flag
 
@@ -11,13 +12,13 @@ def _meter(vend):
     flag(a, "--meter", old=("--pan",), required=True, metavar="PAN",
          help="the new meter's 18-digit number (IIN + DRN + Luhn digit)")
     flag(a, "--account", old=("--customer",), required=True, help="the customer's account")
-    a.add_argument("--sgc", type=int, required=True)
-    a.add_argument("--ti", type=int, required=True, help="tariff index 0..99")
-    a.add_argument("--krn", type=int, required=True)
-    a.add_argument("--kt", type=int, default=2, help="key type 0..3 (default 2, unique)")
-    a.add_argument("--ken", type=int, default=255, help="key expiry number (default 255)")
+    a.add_argument("--sgc", type=int_arg, required=True)
+    a.add_argument("--ti", type=int_arg, required=True, help="tariff index 0..99")
+    a.add_argument("--krn", type=int_arg, required=True)
+    a.add_argument("--kt", type=int_arg, default=2, help="key type 0..3 (default 2, unique)")
+    a.add_argument("--ken", type=int_arg, default=255, help="key expiry number (default 255)")
     a.add_argument("--algorithm", required=True, help="sta (EA07) or misty1 (EA11)")
-    a.add_argument("--base-date", type=int, required=True, choices=(1993, 2014, 2035))
+    a.add_argument("--base-date", type=int_arg, required=True, choices=(1993, 2014, 2035))
     a.add_argument("--utility", default="electricity", choices=("electricity", "water", "gas", "time"))
     a.add_argument("--credit-mode", default="unit", choices=("unit", "currency"))
     a.add_argument("--tariff", required=True)

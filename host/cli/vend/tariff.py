@@ -34,23 +34,23 @@ def _tariff(vend):
 
 
 def _tariff_version(args):
-    from host.vending.money import cents, parse_fixed, percent_bp
+    from host.parse import fixed, money, percent_bp
     if args.flat is not None:
-        blocks = [(None, parse_fixed(args.flat, 6, "price"))]
+        blocks = [(None, fixed(args.flat, 6, "price", example="0.25"))]
     else:
         blocks = []
         for step in args.blocks.split(","):
             upto, _, price = step.partition(":")
             if not price:
                 raise UserError("block step %r must look like 50:0.10 or *:0.30" % step)
-            limit = None if upto.strip() == "*" else parse_fixed(upto.strip(), 1, "block limit")
-            blocks.append((limit, parse_fixed(price.strip(), 6, "price")))
-    service = cents(args.service, "service charge")
+            limit = None if upto.strip() == "*" else fixed(upto, 1, "block limit", example="50")
+            blocks.append((limit, fixed(price, 6, "price", example="0.25")))
+    service = money(args.service, "service charge")
     if args.service_period and not service:
         raise UserError("--service-period goes with a --service charge")
     return {"blocks": blocks, "vat_bp": percent_bp(args.vat, "VAT"), "service_cents": service,
             "service_period": (args.service_period or "month") if service else "none",
-            "free_tenths": parse_fixed(args.free, 1, "free units"), "min_amount_cents": cents(args.min, "minimum"),
+            "free_tenths": fixed(args.free, 1, "free units", example="50"), "min_amount_cents": money(args.min, "minimum"),
             "effective_from": parse_date(args.effective, "--effective") if args.effective else None}
 
 

@@ -21,18 +21,18 @@ def _token(vend):
     k = common(s.add_parser("key-change", help="key change token set (supervisor); printed again with "
                                                 "the meter's next sale"), operator=True)
     k.add_argument("--meter", required=True)
-    k.add_argument("--krn", type=int, help="new key revision")
-    k.add_argument("--sgc", type=int, help="new supply group")
-    k.add_argument("--ti", type=int, help="new tariff index")
-    k.add_argument("--kt", type=int, help="new key type")
-    k.add_argument("--ken", type=int, help="new key expiry number")
-    k.add_argument("--base-date", type=int, choices=(1993, 2014, 2035),
+    k.add_argument("--krn", type=int_arg, help="new key revision")
+    k.add_argument("--sgc", type=int_arg, help="new supply group")
+    k.add_argument("--ti", type=int_arg, help="new tariff index")
+    k.add_argument("--kt", type=int_arg, help="new key type")
+    k.add_argument("--ken", type=int_arg, help="new key expiry number")
+    k.add_argument("--base-date", type=int_arg, choices=(1993, 2014, 2035),
                    help="new base date: a TID-rollover key change (RO bit set)")
     k.set_defaults(run=wrap(_run_key_change))
     t = common(s.add_parser("test", help="class-1 test/display token (any meter)"), operator=True)
     add_test_options(t)
     flag(t, "--mfr-code", old=("--mfr",), type=int_arg, default=0, help="manufacturer code")
-    t.add_argument("--mfr-digits", type=int, default=2, choices=(2, 4))
+    t.add_argument("--mfr-digits", type=int_arg, default=2, choices=(2, 4))
     t.set_defaults(run=wrap(_run_test_token))
 
 
