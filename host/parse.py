@@ -41,8 +41,13 @@ def _checked(text, what):
     return text
 
 
+def _other_digits(text):
+    """Digits of other scripts ('١', '１'), which str.isdigit and int() take."""
+    return any(c.isdigit() and not "0" <= c <= "9" for c in text)
+
+
 def _refused(text, what, example):
-    if any(c.isdigit() and not "0" <= c <= "9" for c in text):
+    if _other_digits(text):
         why = "digits must be 0-9"
     elif text.count(".") > 1:
         why = "more than one decimal point"
@@ -112,7 +117,7 @@ def integer(text, what="number", minimum=0, maximum=LIMIT - 1, hex_ok=False):
     return value
 
 
-def seconds(text, what="seconds"):
+def wait_seconds(text, what="seconds"):
     """A wait such as ``'0.5'`` (at most milliseconds) as float seconds, for timeouts only:
     money and energy never leave integers."""
     return fixed(text, 3, what, example="0.5") / 1000
@@ -144,7 +149,7 @@ def _calendar(make, match, text, what, example):
             return make(*(int(g) for g in match.groups() if g is not None))
         except ValueError:
             raise ParseError("%s %s: no such date or time" % (what, text))
-    if any(c.isdigit() and not "0" <= c <= "9" for c in text):
+    if _other_digits(text):
         raise ParseError("%s %r: digits must be 0-9 (like %s)" % (what, text, example))
     raise ParseError("%s %r must look like %s" % (what, text, example))
 
@@ -185,4 +190,4 @@ def arg(convert, *args, **kwargs):
 
 
 int_arg = arg(integer)                  # for type=int, which takes ' 1_0' and '١٠' as 10
-seconds_arg = arg(seconds)              # for type=float, which takes 'nan', '1e3' and '١'
+wait_arg = arg(wait_seconds)            # for type=float, which takes 'nan', '1e3' and '١'

@@ -40,7 +40,7 @@ def decode(data, name):
         offset = len(bom) + len(text[:control.start()].encode(encoding))
         raise TextFileError("%s: not text, a control character at byte %d; %s" % (name, offset, _SAVE_AS))
     if stop is not None:
-        label = "UTF-16" if bom[:1] in (b"\xff", b"\xfe") else "UTF-8"
+        label = "UTF-16" if "16" in encoding else "UTF-8"
         raise TextFileError("%s: not %s text at byte %d; %s" % (name, label, len(bom) + stop, _SAVE_AS))
     return text
 

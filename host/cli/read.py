@@ -17,7 +17,7 @@ import sys
 
 from host import textfile
 from host.errors import UserError
-from host.parse import int_arg, seconds_arg
+from host.parse import int_arg, wait_arg
 from host.readout import jobs
 
 PASSWORD_ENV = "PREPAY_METER_PASSWORD"
@@ -136,11 +136,11 @@ def common(parser, suppress, port=True):
                             help="device path or pyserial URL of the optical head")
     parser.add_argument("--address", default=default(""),
                         help="device address for /?ADDRESS! (a meter on a shared bus)")
-    parser.add_argument("--timeout", type=seconds_arg, default=default(3.0), metavar="S",
+    parser.add_argument("--timeout", type=wait_arg, default=default(3.0), metavar="S",
                         help="seconds to wait for each answer (default 3)")
     parser.add_argument("--echo", choices=("auto", "on", "off"), default=default("auto"),
                         help="the optical head echoes what is sent (default: found out)")
-    parser.add_argument("--switch-delay", type=seconds_arg, default=default(0.0), metavar="S",
+    parser.add_argument("--switch-delay", type=wait_arg, default=default(0.0), metavar="S",
                         help="pause after the baud switch, for slow USB converters")
 
 
