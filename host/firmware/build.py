@@ -14,7 +14,6 @@ holds the binary, its manifest and ``report.json``. The source tree's object fil
 between builds, so a changed firmware file costs only its frozen content and a link.
 """
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from host.buildcache import content_key
 from host.firmware import source
 from host.firmware.manifest import frozen_modules, manifest_text
 from host.firmware.source import FirmwareError
@@ -73,16 +73,12 @@ def _make(tree, args, log_path, what, progress):
 
 
 def _input_hash(runtime, identity, manifest, root):
-    digest = hashlib.sha256()
     bits, prefix, march, extra, _ = TARGETS[runtime]
-    for part in (FORMAT, identity, runtime, bits, march, extra, MAKE_OPTIONS,
-                 _compiler_version(prefix), manifest):
-        digest.update(repr(part).encode() + b"\0")
-    for folder, names in frozen_modules(BOARD, root):
-        for name in names:
-            with open(os.path.join(folder, name), "rb") as f:
-                digest.update(name.encode() + b"\0" + f.read() + b"\0")
-    return digest.hexdigest()[:16]
+    parts = (FORMAT, identity, runtime, bits, march, extra, MAKE_OPTIONS,
+             _compiler_version(prefix), manifest)
+    files = [(name, os.path.join(folder, name))
+             for folder, names in frozen_modules(BOARD, root) for name in names]
+    return content_key(parts, files)[:16]
 
 
 def _frozen_bytes(object_path, prefix):

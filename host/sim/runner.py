@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from host import textfile
+from host import buildcache, textfile
 from host.errors import UserError
 from host.firmware.build import runtime_command
 from host.sim.bundle import REPO, firmware_bundle
@@ -78,6 +78,9 @@ class Meter:
             env["PREPAY_SIM_CUT"] = str(sim.cut_after_left())
         else:
             env.pop("PREPAY_SIM_CUT", None)
+        if sim.bundle is not None and not buildcache.use(os.path.dirname(sim.bundle)):
+            raise SimError("the firmware bundle this session started with is gone (%s, "
+                           "unused for a day); start the simulator again" % sim.bundle)
         for name in ("PREPAY_SIM_ROOT", "PREPAY_SIM_FLASH", "PREPAY_SIM_ROMFS"):
             env.pop(name, None)     # set by host.sim.power for its own child only
         if sim.bundle is None:      # a frozen build: boot.py, main.py and every module in it
