@@ -2,12 +2,18 @@
 import json
 
 from host.parse import int_arg
+from host.provisioning import image
 from host.provisioning.bundle import BOARD_ARCH, DEFAULT_OPT_LEVEL, build_bundle, summary
 
 
 def run_bundle(args):
     report = build_bundle(args.board, args.config, args.out, opt_level=args.opt, arch=args.arch)
     print(json.dumps(report, indent=2) if args.json else summary(report))
+
+
+def run_image(args):
+    report = image.build_image(args.firmware_image, args.config, args.out, layout=args.layout)
+    print(json.dumps(report, indent=2) if args.json else image.summary(report))
 
 
 def register(sub, name, help_text):
@@ -25,3 +31,17 @@ def register(sub, name, help_text):
                    % ", ".join("%s=%s" % kv for kv in sorted(BOARD_ARCH.items())))
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=run_bundle)
+
+    p = commands.add_parser("image", help="one flash image per meter model for an ESP32: "
+                            "your MicroPython image plus a LittleFS partition holding the "
+                            "bundle and configuration (write it at 0x0)")
+    p.add_argument("--firmware-image", required=True, metavar="FIRMWARE.BIN",
+                   help="MicroPython's firmware.bin built with boards/esp32/micropython-board")
+    p.add_argument("--config", help="the meter model's configuration (METER.json; its "
+                   "decoder key is left out)")
+    p.add_argument("--out", required=True, help="the field image to write")
+    p.add_argument("--layout", choices=sorted(image.PARTITION_TABLES), default="frozen",
+                   help="the board's partition table: frozen (default) or romfs (lib/ in "
+                   "the romfs partition)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(run=run_image)
