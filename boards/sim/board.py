@@ -257,8 +257,13 @@ def flash_blocks(board_config):
 
 def mount_flash(image, blocks, cut_after):
     """Mount LittleFS (formatting a new one) on the state's flash image but its last
-    KEY_BLOCKS, at /flash; returns the whole chip."""
+    KEY_BLOCKS, at /flash; returns the whole chip (the one the console board mounted at
+    power-on, ``boards/sim/console.py``, when there is one)."""
+    import sys
     import vfs
+    chip = sys.modules.get("simchip")
+    if chip is not None:
+        return chip.flash
     mapped = os.getenv("PREPAY_SIM_FLASH")
     if mapped:  # "address:size" of the image file, mapped by host/sim/power.py
         import uctypes
@@ -343,6 +348,9 @@ class SimBoard:
         self.key_flash = Partition(self.flash, blocks - KEY_BLOCKS, KEY_BLOCKS)
         self.data_dir = MOUNT + "/data"
         self.heap_mode = os.getenv("PREPAY_SIM_HEAP") or "step"
+        self.console = "simchip" in __import__("sys").modules
+        if self.console:    # meter.json is on the flash's LittleFS, as on the ESP32
+            self.config_scrub_dir = MOUNT
 
     def ticks_ms(self):
         return (self.clock.ms - self.rtc.shift) % WRAP
@@ -357,6 +365,9 @@ class SimBoard:
         return self.clock.sleep_ms(ms, lazy, wake)
 
     async def background(self, app):
+        if self.console:    # on the bench: real time, Ctrl-C on the console stops it
+            from boards.sim.realtime import run
+            await run(self, app, os.getenv("PREPAY_SIM_RTC_FILE"))
         from boards.sim.link import serve
         await serve(self, app)
 

@@ -1,6 +1,7 @@
 """``prepay sim``: the simulated meter, the very same firmware on the MicroPython Unix port.
 
     prepay sim --config METER.json --state DIR [--script FILE|-] [--cut-after-writes N]
+    prepay sim --blank --state DIR [--console-port PATH] [--ir-port PATH]
 
 The launcher builds the firmware bundle for the ``sim`` board (cached under
 ``build/sim-bundle``), runs the firmware in the state directory and keeps the world it
@@ -25,6 +26,10 @@ from host.sim.script import ScriptError, iso, parse
 
 
 def run(args):
+    if args.blank or args.console or args.console_port:
+        from host.sim.console_cli import run_console_board
+        return run_console_board(args)
+    args.heap = args.heap or DEFAULT_HEAP
     if args.files and args.runtime != "stock":
         raise UserError("--files is for the stock runtime: %s has the modules frozen in"
                         % args.runtime)
@@ -124,8 +129,9 @@ def register(sub, name, help_text):
                    "of the interactive face")
     p.add_argument("--cut-after-writes", type=int_arg, metavar="N",
                    help="cut the power after the N-th block write to the flash")
-    p.add_argument("--heap", default=DEFAULT_HEAP, type=heap_size,
-                   help="MicroPython heap (default 200K)")
+    p.add_argument("--heap", type=heap_size,
+                   help="MicroPython heap (default %s; 512K for a board with a console, "
+                   "whose .mpy files load from its flash)" % DEFAULT_HEAP)
     p.add_argument("--no-heap-stats", action="store_true",
                    help="skip the per-step heap measurement (faster)")
     p.add_argument("--files", action="store_true",
@@ -140,4 +146,11 @@ def register(sub, name, help_text):
                    "optical port's pty (e.g. for 'prepay read --port PATH')")
     p.add_argument("--json", action="store_true",
                    help="end with a JSON summary line on stdout (status lines are JSON anyway)")
+    p.add_argument("--blank", action="store_true", help="a new board with a console: "
+                   "MicroPython, an empty filesystem, no Prepay, waiting for 'prepay "
+                   "provision meter' (runs until stopped)")
+    p.add_argument("--console", action="store_true", help="boot the board with a console "
+                   "the state directory holds (what was installed on its flash)")
+    p.add_argument("--console-port", metavar="PATH", help="a stable symbolic link to the "
+                   "console's pty (USB serial on an ESP32), for mpremote or provisioning")
     p.set_defaults(run=run)

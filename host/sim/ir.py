@@ -18,6 +18,7 @@ class IrBridge:
         for fd in (self._meter_slave, self._reader_slave):
             tty.setraw(fd)      # no echo, no CR/LF translation: bytes pass as they are
         self.meter_path = os.ttyname(self._meter_slave)
+        self.meter_fd = self._meter_slave      # the firmware's end, for a child's stdio
         self.path = os.ttyname(self._reader_slave)
         self.link = None
         if link:
