@@ -172,3 +172,15 @@ def test_key_derive_json():
     assert out == {"decoder_key": "060b8643c59a27f1", "dkga": "02", "meter": "600727000000000009",
                    "sgc": 123456, "ti": 2, "krn": 1, "kt": 2, "base_date": None,
                    "algorithm": "sta"}
+
+
+@pytest.mark.parametrize("args", [
+    ("token", "decode", "1234\x1b[2J\nUnits 999.0 kWh"),                 # the tool's own error
+    ("token", "decode", "00000000000150997584", "--algorithm", "\x1b[31mred"),   # argparse's
+    ("sim", "--state", "/nonexistent/\x1b]0;title\x07", "--script", "-"),
+])
+def test_errors_show_control_characters_escaped(args):
+    proc = prepay(*args, stdin="")
+    assert proc.returncode == 2
+    assert "\x1b" not in proc.stderr and "\x07" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "\\x1b" in proc.stderr

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from host.errors import UserError
+from host.text import shown
 
 # (subcommand, module, one-line help). Modules are imported only when their command runs.
 COMMANDS = [
@@ -30,7 +31,7 @@ class Parser(argparse.ArgumentParser):
     the subcommands' parsers are of this class too."""
 
     def error(self, message):
-        self.exit(2, "%s: error: %s\n" % (self.prog, message))
+        self.exit(2, "%s: error: %s\n" % (self.prog, shown(message)))
 
 
 def build_parser(argv):
@@ -53,7 +54,7 @@ def main(argv=None):
     try:
         return args.run(args) or 0
     except (UserError, TokenError) as exc:
-        print("prepay %s: error: %s" % (args.command, exc), file=sys.stderr)
+        print("prepay %s: error: %s" % (args.command, shown(exc)), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

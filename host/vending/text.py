@@ -5,35 +5,20 @@
   or bidirectional overrides, and no longer than its column holds. The length comes
   from the column in ``schema`` (``String(n)``, or ``info["max_chars"]`` for ``Text``),
   and is checked here, so SQLite and PostgreSQL refuse the same text with the same words.
-* ``shown``: any text on its way to a terminal, a receipt or a PDF, with those
-  characters made visible (``\\n``, ``\\x1b``, ``\\u202e``), so that stored or imported
-  text cannot move the cursor, colour the screen, reorder a line or add one.
+* ``shown`` (from ``host.text``): any text on its way to a terminal, a receipt or a PDF,
+  with those characters made visible, so that stored or imported text cannot move the
+  cursor, colour the screen, reorder a line or add one.
 * ``csv_cell``: a cell for a CSV file that a spreadsheet opens: shown, and a text
   starting with ``= + - @``, tab or CR gets a leading ``'`` so that it stays text
   (OWASP "CSV injection"); plain numbers such as ``-12.50`` are left as numbers.
 """
 import re
 
+from host.text import UNSAFE as _UNSAFE, shown
 from host.vending.errors import VendError
 
-# C0 and C1 controls and DEL; line and paragraph separators; surrogates (not text);
-# bidirectional embeddings, overrides and isolates, which reorder what a reader sees.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
-
-
-def _escape(match):
-    char = match.group()
-    if char in _NAMED:
-        return _NAMED[char]
-    return "\\x%02x" % ord(char) if ord(char) < 0x100 else "\\u%04x" % ord(char)
-
-
-def shown(value):
-    """``value`` as text that is safe to show: the characters ``field`` refuses, escaped."""
-    return _UNSAFE.sub(_escape, str(value))
 
 
 def max_chars(column):
