@@ -172,3 +172,15 @@ def pytest_collection_modifyitems(session, config, items):
             function_name=item.name, module_path=str(item.path),
             heapsize=getattr(module, "MICROPYTHON_HEAPSIZE", DEFAULT_HEAP)))
     items[:] = expanded
+
+
+def pytest_addoption(parser):
+    """The HIL suite's meter (tests/hil/README.md): registered here, at the root, so that
+    ``pytest --port ...`` works from any directory; unset, tests/hil simulates one."""
+    group = parser.getgroup("hil", "hardware-in-the-loop suite (tests/hil)")
+    group.addoption("--port", help="a real meter's console (device or pyserial URL)")
+    group.addoption("--ir-port", help="a real meter's optical head (device or URL)")
+    group.addoption("--power-cmd", help="bench relay on the meter's supply: a command with "
+                    "{state} (on/off), e.g. 'usbrelay HURTM_1={state}'")
+    group.addoption("--bundle", help="the bundle installed on the real meter (prepay "
+                    "provision bundle's directory), for its firmware hash")
