@@ -6,12 +6,15 @@ board.
 A configuration the meter cannot run (bad JSON, a bad value, an unknown board or pin
 setting) is refused, not crashed on: ``config error: ...`` on the console and "Config
 error" with the offending field on the display when the board could be built; then
-``main`` returns and the meter stays as it is until it is provisioned again."""
+``main`` returns and the meter stays as it is until it is provisioned again. A meter
+that has booted (its key imported, its records loaded) says ``meter running`` on the
+console, which provisioning waits for (``host/provisioning/console.py``)."""
 import sys
 
 from meter.errors import ConfigError
 
 CONFIG = "meter.json"
+RUNNING = "meter running"
 
 
 def build_board(raw):
@@ -52,6 +55,7 @@ def main():
         refuse(board, exc)
         return
     del raw, app_config
+    print(RUNNING)
     for name in ("app_config", "app_keys"):     # used once at boot: a few KB back
         sys.modules.pop(name, None)
     asyncio.run(app_tasks.run(meter_app))
