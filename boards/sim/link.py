@@ -6,8 +6,8 @@ Commands (already checked by the launcher, which speaks the script language):
 ``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``powerfail`` (the power-fail
 signal; the launcher kills the process after it), ``serve MS`` (real time: virtual time
 follows the wall clock for MS and the optical port is answered as bytes arrive),
-``status``, ``heapmap`` (the live heap's block map, ``micropython.mem_info(1)``, on the
-console: bench_heap's census), ``quit``.
+``status``, ``heapmap [START END]`` (the live heap's block map, ``micropython.mem_info(1)``,
+on the console, and with addresses its bytes: bench_heap's census, ``heapdump``), ``quit``.
 
 Every reply carries the virtual time (``ms``), where the relay/valve is (``switch``)
 and the flash's block writes, so the launcher can keep the physical world (RTC,
@@ -193,6 +193,9 @@ class Driver:
             gc.collect()
             import micropython
             micropython.mem_info(1)
+            if len(words) == 3:         # and its bytes from START to END, with names
+                from boards.sim.heapdump import dump
+                dump(int(words[1]), int(words[2]))
         elif cmd == "quit":
             return None
         else:
