@@ -17,10 +17,15 @@ which makes a torn slot rare there; on FAT or a host disk the CRC catches it).
 
 ``writes`` and ``bytes_written`` count saves for the flash-wear figures
 (docs/flash-wear.md); ``rejected`` counts slots refused at load.
+
+A save streams the JSON twice, once for the CRC and once into the file, in pieces of a
+few bytes: the meter's records are up to 2 KB and a long-running meter's heap may not
+have a free block that size (``_Stream``).
 """
 import json
 import os
 from binascii import crc32
+from io import IOBase
 
 SLOT_SUFFIXES = (".a", ".b")
 NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -65,6 +70,32 @@ def decode_slot(name, data):
         return int(body[:space]), json.loads(body[space + 1:])
     except ValueError:  # bad hex, no space, bad JSON
         return None
+
+
+class _Stream(IOBase):
+    """Where ``json.dump`` writes a record (MicroPython's wants a stream): the CRC and
+    size of its bytes, and the file when one is given."""
+
+    def __init__(self, crc, file=None):
+        self.crc = crc
+        self.size = 0
+        self.file = file
+
+    def write(self, data):
+        if isinstance(data, str):           # CPython's json.dump writes text
+            data = data.encode()
+        self.crc = crc32(data, self.crc)
+        self.size += len(data)
+        if self.file is not None:
+            self.file.write(data)
+        return len(data)
+
+
+def dump_record(record, file=None, crc=0):
+    """``encode_record``'s bytes streamed into ``file``; returns (their CRC, size)."""
+    out = _Stream(crc, file)
+    json.dump(record, out, separators=(",", ":"))
+    return out.crc, out.size
 
 
 class _HostFiles:
@@ -136,15 +167,15 @@ class Store:
             self.load(name)
         seq, slot = self._newest[name]
         seq, slot = seq + 1, 1 - slot
-        payload = encode_record(record).encode()
-        header = slot_header(name, seq, payload)
+        crc, size = dump_record(record, None, crc32(b"%s %d " % (name.encode(), seq)))
+        header = b"%08x %d " % (crc, seq)
         with self.files.open(self._slot_path(name, slot), "wb") as f:
             f.write(header)
-            f.write(payload)
+            dump_record(record, f)
             f.write(b"\n")
         self._newest[name] = (seq, slot)
         self.writes += 1
-        self.bytes_written += len(header) + len(payload) + 1
+        self.bytes_written += len(header) + size + 1
 
 
 class MemoryStore:
