@@ -21,7 +21,7 @@ COMMANDS = [
     ("vend", "host.cli.vend", "vending station: customers, meters, keys, sales, receipts, reports"),
     ("sim", "host.cli.sim", "the simulated meter: the firmware on the MicroPython Unix port"),
     ("read", "host.cli.read", "read a meter through its optical port (IEC 62056-21), program it"),
-    ("provision", "host.cli.provision", "build the firmware bundle a meter is flashed with"),
+    ("provision", "host.cli.provision", "firmware bundles and field images; a blank board to a commissioned meter"),
     ("firmware", "host.cli.firmware", "build MicroPython with the firmware frozen in"),
 ]
 

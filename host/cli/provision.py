@@ -1,6 +1,8 @@
-"""``prepay provision``: what a field technician prepares before flashing a meter."""
+"""``prepay provision``: what a field technician prepares before flashing a meter, and
+the meter itself, blank to commissioned, through its console (``provision meter``)."""
 import json
 
+from host.cli.provision_meter import register_meter
 from host.parse import int_arg
 from host.provisioning import image
 from host.provisioning.bundle import BOARD_ARCH, DEFAULT_OPT_LEVEL, build_bundle, summary
@@ -45,3 +47,5 @@ def register(sub, name, help_text):
                    "the romfs partition)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=run_image)
+
+    register_meter(commands)

@@ -11,7 +11,7 @@ import json
 
 from sqlalchemy import select
 
-from host.vending import adjustments, audit, operators, records, schema
+from host.vending import adjustments, audit, commissioning, operators, records, schema
 from host.vending.db import lock_row
 from host.vending.errors import VendError
 
@@ -168,6 +168,7 @@ def meter(station, pan):
         row["tariff"] = conn.execute(select(schema.tariffs.c.name)
                                      .where(schema.tariffs.c.id == row["tariff_id"])).scalar()
         row["history"] = records.meter_history(conn, row["id"])
+        row["commissioning"] = commissioning.latest(conn, row["id"])
     return row
 
 

@@ -102,6 +102,18 @@ meters = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+meter_commissionings = Table(                         # host/vending/commissioning.py
+    "meter_commissionings", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("meter_id", Integer, ForeignKey("meters.id"), nullable=False, index=True),
+    Column("serial", String(64), nullable=False),
+    Column("firmware_hash", String(64), nullable=False),  # sha256 over boot.py, main.py, lib/
+    Column("config_hash", String(64), nullable=False),    # sha256 of meter.json without secrets
+    Column("self_test", Text, nullable=False),            # JSON: each step's result
+    Column("technician", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+)
+
 meter_assignments = Table(
     "meter_assignments", metadata,
     Column("id", Integer, primary_key=True),

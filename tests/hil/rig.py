@@ -15,13 +15,15 @@ Both rigs answer the optical port the same way: observations that a technician's
 can make (credit, supply, alarms, rate) are read over IR on either.
 """
 import contextlib
-import hashlib
 import json
 import os
 import shlex
 import subprocess
 import threading
 import time
+
+from host.provisioning.console import RUNNING
+from host.provisioning.identity import ON_METER, firmware_hash  # noqa: F401 (the suite's)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXAMPLE = os.path.join(ROOT, "boards", "sim", "examples", "electricity-currency-tou.json")
@@ -30,7 +32,6 @@ READER, TECHNICIAN = "rd-4711", "tech-0815"
 START = "2026-11-23T08:00"      # a Monday
 SERVE_CHUNK_MS = 300
 CONFIG_NAME = "meter.json"
-FIRMWARE_FILES = ("boot.py", "main.py")
 
 
 class StepUnavailable(Exception):
@@ -44,17 +45,6 @@ def hil_config():
         config = json.load(f)
     config["ir"] = {"passwords": {"reader": READER, "technician": TECHNICIAN}}
     return config
-
-
-def firmware_hash(files):
-    """sha256 over the firmware's files, boot.py, main.py and lib/ (path NUL bytes NUL, in
-    path order): the same code gives the same hash on any meter, whatever its settings
-    and records."""
-    h = hashlib.sha256()
-    for path in sorted(files):
-        if path in FIRMWARE_FILES or path.startswith("lib/"):
-            h.update(path.encode() + b"\0" + files[path] + b"\0")
-    return h.hexdigest()
 
 
 def tree_files(top):
@@ -163,6 +153,7 @@ class BoardRig:
             out = transport.exec(code)
             transport.exit_raw_repl()
             transport.serial.write(b"\x04")         # soft reset: main.py runs again
+            booted(transport.serial)
         finally:
             transport.close()
         return out.decode()
@@ -212,32 +203,17 @@ class BoardRig:
         pass
 
 
-# Runs on the board (MicroPython): identity from meter.json, and firmware_hash() above
-# over boot.py, main.py and lib/ on its filesystem.
-BOARD_IDENTITY = """
-import json, os, hashlib
-def walk(top, rel):
-    out = []
-    for entry in os.ilistdir(top):
-        name, kind = entry[0], entry[1]
-        if kind == 0x4000:
-            out += walk(top + '/' + name, rel + name + '/')
-        else:
-            out.append((rel + name, top + '/' + name))
-    return out
-files = [(r, '/' + r) for r in ('boot.py', 'main.py') if r in os.listdir('/')]
-try:
-    files += walk('/lib', 'lib/')
-except OSError:
-    pass
-h = hashlib.sha256()
-for r, path in sorted(files):
-    h.update(r.encode() + b'\\0')
-    with open(path, 'rb') as f:
-        h.update(f.read())
-    h.update(b'\\0')
-with open('meter.json') as f:
-    ident = json.load(f).get('identity', {})
-print(json.dumps({'serial': ident.get('serial'), 'pan': ident.get('pan'),
-                  'firmware_hash': ''.join('%02x' % b for b in h.digest())}))
-"""
+def booted(serial, timeout_s=60):
+    """Wait for the firmware's 'meter running' (firmware/main.py) after a soft reset."""
+    said = b""
+    end = time.monotonic() + timeout_s
+    while RUNNING.encode() not in said:
+        if time.monotonic() > end:
+            raise AssertionError("the meter did not boot again: %r" % said[-300:])
+        said += serial.read(serial.in_waiting or 1) if serial.in_waiting else b""
+        time.sleep(0.05)
+
+
+# Runs on the board (MicroPython, in its filesystem's root): identity, and firmware_hash()
+# over boot.py, main.py and lib/ there (prepay provision meter checks the same).
+BOARD_IDENTITY = ON_METER

@@ -2,13 +2,12 @@
 here). Observations a technician's reader can make are read over the optical port on
 both; a step the rig cannot drive is skipped with its reason (``need``)."""
 import datetime
-import subprocess
-import sys
+import json
 
 import pytest
 
 from host.readout import jobs
-from rig import KEY, ROOT, TECHNICIAN, BoardRig
+from rig import KEY, TECHNICIAN, BoardRig
 from tokens import build
 from tokens.tid import tid_at
 
@@ -152,11 +151,28 @@ def test_the_keypad_lockout(rig, need, tokens):
 
 
 def test_provisioning_from_blank(rig, tmp_path):
-    landed = subprocess.run([sys.executable, "-m", "host.cli", "provision", "meter", "--help"],
-                            cwd=ROOT, capture_output=True, text=True).returncode == 0
-    if not landed:
-        pytest.skip("prepay provision meter (a blank board to a commissioned meter, issue "
-                    "15) has not landed yet: nothing to provision with")
-    pytest.skip("prepay provision meter is being written (issue 15) and its HIL step with "
-                "it: a blank board (--blank, or an erased ESP32) provisioned, then "
-                "test_identity_and_firmware_hash on it")
+    """A blank board (the simulator's --blank) to a commissioned meter with prepay
+    provision meter, then identity and firmware hash over its console and a readout
+    over IR, as test_identity_and_firmware_hash asks of a meter."""
+    if isinstance(rig, BoardRig):
+        pytest.skip("board rig: provisioning from blank overwrites the board on the bench "
+                    "and needs a vending station; run prepay provision meter by hand "
+                    "(tests/hil/README.md), then this suite")
+    from tests.console_board import BenchBoard
+    from tests.provisioning_station import PAN, Station, model_config
+    board = BenchBoard(tmp_path, "blank").start()
+    try:
+        station = Station(tmp_path).setup()
+        done = station.provision(board, model_config(tmp_path))
+        report_line = done.stdout.strip().splitlines()[-1]
+        assert report_line.startswith("meter %s commissioned" % PAN)
+        blank = BoardRig(board.console, board.ir)
+        ident = blank.identity()
+        assert ident["pan"] == PAN and ident["key_in_file"] is False
+        values = read(blank)
+        assert (values["0-0:96.1.0"], values["0-0:96.1.1"]) == (ident["serial"], PAN)
+        record = json.loads(station.run("vend", "meter", "show", "--meter", PAN,
+                                        "--json").stdout)["commissioning"]
+        assert record["firmware_hash"] == ident["firmware_hash"]
+    finally:
+        board.stop()

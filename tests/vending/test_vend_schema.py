@@ -11,12 +11,12 @@ from host.vending.station import utc_now
 def test_migration_matches_metadata_and_init_is_idempotent(db_url):
     engine = db.make_engine(db_url, create_dir=True)
     bootstrap.init(engine, "a passphrase for tests", "UTC", utc_now())
-    again = bootstrap.init(engine, None, None, utc_now())       # second run: nothing to do
+    again = bootstrap.init(engine, None, None, utc_now())       # second run: nothing to do, no secret asked
     assert again["keystore"] == "unchanged" and again["timezone"] == "UTC"
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
         assert diff == []
-        assert db.schema_revision(conn) == "0001"
+        assert db.schema_revision(conn) == "0003"
         assert conn.execute(select(schema.audit_head.c.last_id)).scalar() == 1
     engine.dispose()
 

@@ -1,7 +1,7 @@
 """``prepay vend meter``: meters, their keys' identity and their customer."""
 
 from host.parse import int_arg
-from host.cli.vend.common import common, open_station, operator_row, wrap
+from host.cli.vend.common import cell, common, open_station, operator_row, wrap
 from host.cli.vocabulary import flag
 
 
@@ -65,13 +65,19 @@ def _run_meter_status(args):
 def _run_meter_show(args):
     from host.vending import office
     from host.vending.text import shown
-    meter = office.meter(open_station(args), args.meter)
+    station = open_station(args)
+    meter = office.meter(station, args.meter)
     customer = meter["customer"]
     text = ("%s  %s %s meter, %s\ncustomer %s (%s)\nSGC %06d TI %02d KRN %d KT %d %s base %d KEN %d\n"
             "tariff %s  last TID %d\n") % (
         meter["pan"], meter["utility"], meter["credit_mode"], meter["status"], shown(customer["account"]),
         shown(customer["name"]), meter["sgc"], meter["ti"], meter["krn"], meter["kt"], meter["algorithm"].upper(),
         meter["base_year"], meter["ken"], shown(meter["tariff"]), meter["last_tid"])
+    done = meter.get("commissioning")
+    text += ("commissioned %s by %s: serial %s, firmware %s, configuration %s, self-test %s\n" % (
+        cell("at", done["at"], station.zone()), shown(done["technician"]), shown(done["serial"]), done["firmware_hash"][:12],
+        done["config_hash"][:12], ", ".join("%s %s" % (s["step"], s["result"]) for s in done["self_test"]))
+        if done else "not commissioned (prepay provision meter)\n")
     return meter, text
 
 
