@@ -4,9 +4,10 @@ Rooms, each one job:
   db        engine from a URL (SQLite default file, PostgreSQL), locking, migrations
   schema    the tables (the Alembic migration is the schema of record; a test keeps both equal)
   money     decimal strings <-> integer cents; units in tenths
-  keystore  vending keys encrypted at rest (AES-GCM, key-encryption key via scrypt)
-  operators roles and password hashes
-  audit     append-only, hash-chained audit log
+  keystore  key custody: vending keys sealed with AES-GCM (KEK via scrypt), or in a
+            PKCS#11 module (pkcs11store); both hold the audit trail's key
+  operators roles, password hashes, approval of privileged accounts, login throttling
+  audit     the keyed hash chain, the row state it vouches for, heads and checkpoints
   records   customers, meters, tariffs, debts
   pricing   the sale computation (pure: tariff + amount -> deductions and units)
   sales     one sale = tokens + ledger rows + audit entry, in one transaction

@@ -52,9 +52,9 @@ def request(station, operator, kind, reason, sale_id=None, account=None, pan=Non
             kind=kind, sale_id=sale_id if kind == "refund" else None, meter_id=meter_id, customer_id=customer_id,
             amount_cents=amount_cents, units_tenths=units_tenths, reason=reason, status="pending",
             requested_by=operator["id"], requested_at=now)).inserted_primary_key[0]
-        audit.append(conn, now, operator["name"], "adjust_request", adj_id, {
+        audit.append(station, conn, now, operator["name"], "adjust_request", adj_id, {
             "kind": kind, "sale": sale_id, "amount_cents": amount_cents, "units_tenths": units_tenths,
-            "reason": reason})
+            "reason": reason}, rows=[(schema.adjustments, adj_id)])
     return {"id": adj_id, "kind": kind, "status": "pending"}
 
 
@@ -82,6 +82,7 @@ def decide(station, operator, adj_id, confirm):
         now = station.clock()
         result = {"id": adj_id, "kind": row["kind"], "status": "confirmed" if confirm else "rejected"}
         token_id = None
+        touched = [(schema.adjustments, adj_id)]
         if confirm and row["kind"] == "credit":
             pan = conn.execute(select(schema.meters.c.pan).where(schema.meters.c.id == row["meter_id"])).scalar()
             local_now = station.local(now, conn)
@@ -96,14 +97,16 @@ def decide(station, operator, adj_id, confirm):
             save_last_tid(conn, meter)
             token_id = token["id"]
             result["token"] = dict(token, meter=pan)
+            touched.append((schema.meters, meter["id"]))
         if confirm and row["kind"] == "offset":
             customer = lock_row(conn, schema.customers, row["customer_id"])
             conn.execute(update(schema.customers).where(schema.customers.c.id == customer["id"])
                          .values(debt_cents=customer["debt_cents"] - row["amount_cents"]))
+            touched.append((schema.customers, customer["id"]))
         conn.execute(update(schema.adjustments).where(schema.adjustments.c.id == adj_id).values(
             status=result["status"], confirmed_by=operator["id"], confirmed_at=now, token_id=token_id))
-        audit.append(conn, now, operator["name"], "adjust_" + ("confirm" if confirm else "reject"), adj_id, {
-            "kind": row["kind"], "token": result.get("token", {}).get("digits")})
+        audit.append(station, conn, now, operator["name"], "adjust_" + ("confirm" if confirm else "reject"),
+                     adj_id, {"kind": row["kind"], "token": result.get("token", {}).get("digits")}, rows=touched)
     return result
 
 

@@ -59,7 +59,10 @@ def make_engine(url=None, create_dir=False):
         if path:
             folder = os.path.dirname(path)
             if create_dir:
-                os.makedirs(folder, exist_ok=True)
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, mode=0o700)
+                if not os.path.exists(path):     # SQLite gives its -wal and -shm files the same mode
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             elif not os.path.exists(path):
                 raise VendError("no vending database at %s; run 'prepay vend init' first" % path)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
@@ -131,7 +134,7 @@ def _take_file_lock(connection, lock_path):
     info = connection.info          # the pooled DBAPI connection's own dict
     if info.get("file_lock") is not None:
         return
-    handle = open(lock_path, "a")
+    handle = os.fdopen(os.open(lock_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a")
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
     info["file_lock"] = handle
 

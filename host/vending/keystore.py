@@ -1,22 +1,41 @@
-"""Vending keys, encrypted at rest.
+"""Key custody: where the vending keys live and where their derivations run.
 
-Each vending key is sealed with AES-256-GCM. The key-encryption key (KEK) comes from the
-passphrase (``PREPAY_KEYSTORE_PASSPHRASE`` or a prompt) through scrypt with a per-database
-salt kept in ``settings``; a sealed check value tells a wrong passphrase from a damaged key.
-The clear key exists only in this process's memory; nothing here prints or logs it, and
-``VendingKey.__repr__`` hides it.
+One interface, two implementations, chosen once at ``prepay vend init`` and recorded in
+``settings.keystore``:
+
+* ``SealedStore`` (``aes-gcm``, the default): each vending key sealed with AES-256-GCM
+  under a key-encryption key (KEK) that scrypt derives from the keystore passphrase with
+  a per-database salt; a sealed check value tells a wrong passphrase from a damaged key.
+  The clear vending key exists in this process's memory while it derives decoder keys.
+* ``ModuleStore`` (``pkcs11``, ``host/vending/pkcs11store.py``): the vending keys are
+  non-extractable objects in a PKCS#11 module and DKGA04 runs inside it.
+
+Both hold the audit trail's key (``mac``), so whoever holds only the database can
+neither read a vending key nor forge an audit entry. A custody never prints or logs a
+key; its ``repr`` hides everything. Unlocking (scrypt, a module login) is slow on purpose:
+the station does it before it opens a transaction (``Station.unlock``).
 """
 import hashlib
+import hmac
 import json
 import os
 
-from sqlalchemy import select, insert
+from sqlalchemy import insert, select
 
 from host.vending import schema
 from host.vending.errors import VendError
 
-SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
+# OWASP's password storage guidance (2023-): scrypt N=2^17, r=8, p=1 (128 MiB).
+SCRYPT = {"n": 2 ** 17, "r": 8, "p": 1}
 CHECK_PLAINTEXT = b"prepay-keystore-check"
+AUDIT_KEY_INFO = b"prepay audit trail mac"
+
+
+def scrypt(secret, salt, params):
+    """scrypt with the memory bound its parameters need (hashlib's default stops at 32 MiB)."""
+    n, r, p = params["n"], params["r"], params["p"]
+    return hashlib.scrypt(secret.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                          maxmem=2 * 128 * n * r * p + (1 << 20), dklen=32)
 
 
 def _aesgcm(kek):
@@ -24,53 +43,68 @@ def _aesgcm(kek):
     return AESGCM(kek)
 
 
-def derive_kek(passphrase, salt, params=SCRYPT):
-    return hashlib.scrypt(passphrase.encode("utf-8"), salt=salt, n=params["n"], r=params["r"],
-                          p=params["p"], maxmem=64 * 1024 * 1024, dklen=32)
+def record(conn):
+    """The ``settings.keystore`` record (a dict), or None before ``init``."""
+    text = conn.execute(select(schema.settings.c.value).where(schema.settings.c.key == "keystore")).scalar()
+    return json.loads(text) if text else None
 
 
-def _setting(conn, key):
-    return conn.execute(select(schema.settings.c.value).where(schema.settings.c.key == key)).scalar()
-
-
-def initialise(conn, passphrase):
-    """Create the keystore's salt and check value (once, at ``prepay vend init``)."""
-    if _setting(conn, "keystore"):
-        return False
-    if not passphrase:
+def _need(secret):
+    if not secret:
         raise VendError("a keystore passphrase is needed (PREPAY_KEYSTORE_PASSPHRASE or prompt)")
+    return secret
+
+
+def new_record(secret, module_uri=None):
+    """``(record, unlocked custody)`` for a new station, made before any transaction (scrypt
+    or the module's key generation takes its time outside the database's locks)."""
+    if module_uri:
+        from host.vending import pkcs11store
+        return pkcs11store.new_record(module_uri, secret)
     salt = os.urandom(16)
-    kek = derive_kek(passphrase, salt)
+    kek = scrypt(_need(secret), salt, SCRYPT)
     nonce = os.urandom(12)
     check = _aesgcm(kek).encrypt(nonce, CHECK_PLAINTEXT, b"check")
-    record = {"kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), "check": check.hex()}
-    record.update(SCRYPT)
-    conn.execute(insert(schema.settings).values(key="keystore", value=json.dumps(record)))
+    rec = dict(SCRYPT, custody="aes-gcm", kdf="scrypt", salt=salt.hex(), nonce=nonce.hex(), check=check.hex())
+    return rec, SealedStore(kek)
+
+
+def save_record(conn, rec):
+    """Store a new station's keystore record; False if the station already has one."""
+    if record(conn):
+        return False
+    conn.execute(insert(schema.settings).values(key="keystore", value=json.dumps(rec, sort_keys=True)))
     return True
 
 
-class Keystore:
-    """An unlocked keystore: seals and opens vending keys with the KEK."""
+def unlock(rec, secret):
+    """The custody a keystore record describes, unlocked with its passphrase or PIN."""
+    if rec is None:
+        raise VendError("the keystore is not initialised; run 'prepay vend init'")
+    if rec.get("custody", "aes-gcm") == "pkcs11":
+        from host.vending import pkcs11store
+        return pkcs11store.ModuleStore.unlock(rec, secret)
+    return SealedStore.unlock(rec, secret)
+
+
+class SealedStore:
+    """The AES-GCM store, unlocked: seals and opens vending keys with the KEK."""
+    kind = "aes-gcm"
 
     def __init__(self, kek):
         self._kek = kek
+        self._audit_key = _hkdf(kek, AUDIT_KEY_INFO)
         self._cache = {}
 
     def __repr__(self):
-        return "<Keystore unlocked>"
+        return "<SealedStore unlocked>"
 
     @classmethod
-    def unlock(cls, conn, passphrase):
-        text = _setting(conn, "keystore")
-        if not text:
-            raise VendError("the keystore is not initialised; run 'prepay vend init'")
-        if not passphrase:
-            raise VendError("a keystore passphrase is needed (PREPAY_KEYSTORE_PASSPHRASE or prompt)")
-        record = json.loads(text)
-        kek = derive_kek(passphrase, bytes.fromhex(record["salt"]), record)
+    def unlock(cls, rec, secret):
+        kek = scrypt(_need(secret), bytes.fromhex(rec["salt"]), rec)
         from cryptography.exceptions import InvalidTag
         try:
-            _aesgcm(kek).decrypt(bytes.fromhex(record["nonce"]), bytes.fromhex(record["check"]), b"check")
+            _aesgcm(kek).decrypt(bytes.fromhex(rec["nonce"]), bytes.fromhex(rec["check"]), b"check")
         except InvalidTag:
             raise VendError("wrong keystore passphrase")
         return cls(kek)
@@ -79,12 +113,12 @@ class Keystore:
     def _aad(sgc, krn):
         return ("vending-key:%06d:%d" % (sgc, krn)).encode()
 
-    def seal(self, sgc, krn, key_bytes):
+    def seal(self, sgc, krn, dkga, key_bytes):
+        """(nonce, ciphertext) columns of a new ``vending_keys`` row."""
         nonce = os.urandom(12)
         return nonce.hex(), _aesgcm(self._kek).encrypt(nonce, bytes(key_bytes), self._aad(sgc, krn)).hex()
 
-    def open(self, row):
-        """The clear vending key of a ``vending_keys`` row (kept in memory for this process)."""
+    def _open(self, row):
         cached = self._cache.get(row["id"])
         if cached is not None:
             return cached
@@ -92,11 +126,33 @@ class Keystore:
         try:
             key = _aesgcm(self._kek).decrypt(bytes.fromhex(row["nonce"]), bytes.fromhex(row["ciphertext"]),
                                              self._aad(row["sgc"], row["krn"]))
-        except InvalidTag:
+        except (InvalidTag, ValueError):
             raise VendError("vending key SGC %06d KRN %d cannot be opened (damaged record?)"
                             % (row["sgc"], row["krn"]))
         self._cache[row["id"]] = key
         return key
+
+    def decoder_key(self, row, meter):
+        """The meter's decoder key from the vending key of ``vending_keys`` row ``row``."""
+        from tokens import keys
+        vending_key = self._open(row)
+        if row["dkga"] == "02":
+            return keys.dkga02(vending_key, meter["pan"], meter["sgc"], meter["ti"], meter["krn"], meter["kt"])
+        return keys.dkga04(vending_key, meter["pan"], meter["sgc"], meter["ti"], meter["krn"], meter["kt"],
+                           meter["base_year"], meter["algorithm"])
+
+    def mac(self, data):
+        """HMAC-SHA-256 under the audit key (derived from the KEK, so never in the database)."""
+        return hmac.new(self._audit_key, data, hashlib.sha256).hexdigest()
+
+    def close(self):
+        self._cache.clear()
+
+
+def _hkdf(key, info):
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
 
 
 def read_key_file(path):

@@ -45,8 +45,9 @@ def issue_management(station, operator, pan, kind, value=None):
             raise token_error(meter, exc)
         row = store_token(conn, meter, operator["id"], kind.replace("-", "_"), issued, now)
         save_last_tid(conn, meter)
-        audit.append(conn, now, operator["name"], "token", row["id"], {
-            "meter": meter["pan"], "kind": kind, "value": value, "tid": tid, "digits": issued.digits})
+        audit.append(station, conn, now, operator["name"], "token", row["id"], {
+            "meter": meter["pan"], "kind": kind, "value": value, "tid": tid, "digits": issued.digits},
+            rows=[(schema.meters, meter["id"])])
     row.update(meter=meter["pan"], issued_at=now.isoformat(" ", "seconds") + " UTC")
     return row
 
@@ -99,8 +100,8 @@ def key_change(station, operator, pan, krn=None, sgc=None, ti=None, kt=None, bas
         if rollover:
             values["last_tid"] = 0
         conn.execute(update(schema.meters).where(schema.meters.c.id == meter["id"]).values(**values))
-        audit.append(conn, now, operator["name"], "key_change", meter["pan"], dict(
-            detail, digits=[t["digits"] for t in rows]))
+        audit.append(station, conn, now, operator["name"], "key_change", meter["pan"], dict(
+            detail, digits=[t["digits"] for t in rows]), rows=[(schema.meters, meter["id"])])
     return {"meter": meter["pan"], "key_change": kc_id, "rollover": rollover, "from": old_ident, "to": new,
             "tokens": rows}
 
@@ -111,7 +112,7 @@ def test_token(station, operator, control, mfr_code=0, mfr_digits=2):
     issued = sts.test_token(control, mfr_code, mfr_digits)
     tests = sts.describe_control(control)
     with station.begin() as conn:
-        audit.append(conn, station.clock(), operator["name"], "test_token", "-",
+        audit.append(station, conn, station.clock(), operator["name"], "test_token", "-",
                      {"control": control, "tests": tests, "mfr_code": mfr_code,
                       "digits": issued.digits})
     return {"kind": "test", "digits": issued.digits, "tid": None, "value": None, "tests": tests}

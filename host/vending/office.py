@@ -13,13 +13,49 @@ from sqlalchemy import select
 
 from host.vending import adjustments, audit, commissioning, operators, records, schema
 from host.vending.db import lock_row
-from host.vending.errors import VendError
+from host.vending.errors import PermissionDenied, VendError
 
 
-def login(station, name, password, role="clerk"):
-    """The operator's row, if the password is right and the role is enough."""
+def login(station, name, password, role="clerk", address=None):
+    """The operator's row, if the password is right, the account usable and the role enough.
+
+    Failed logins are throttled per operator name and per client ``address`` (when the
+    door knows one) and each one is an audit entry; the password is checked (scrypt)
+    outside any transaction."""
+    now = station.clock()
+    keys = operators.throttle_keys(str(name), address)
     with station.engine.connect() as conn:
-        return operators.authenticate(conn, name, password, role)
+        until = operators.blocked_until(conn, keys, now)
+        row = None if until else operators.find(conn, name)
+    if until:
+        raise VendError("operator %s: too many failed logins; try again after %s UTC"
+                        % (name, until.strftime("%Y-%m-%d %H:%M:%S")))
+    if row is None:
+        operators.burn_time(password or "")
+        right = False
+    else:
+        right = operators.check_password(password or "", row["password_hash"])
+    if not right or not operators.usable(row, now):
+        _failed_login(station, name, keys, address, "wrong password" if row is not None and not right else
+                      "unknown operator" if row is None else "account disabled or awaiting approval")
+        raise VendError("operator %s: unknown name or wrong password" % name)
+    operators.require(row, role)
+    with station.engine.connect() as conn:
+        failed_before = operators.has_failures(conn, name)
+    if failed_before:
+        with station.begin() as conn:
+            operators.clear_failures(conn, name)
+    return dict(row)
+
+
+def _failed_login(station, name, keys, address, reason):
+    from host.vending.text import shown
+    with station.begin() as conn:
+        now = station.clock()
+        failures, until = operators.record_failure(conn, keys, now)
+        audit.append(station, conn, now, "-", "login_failed", shown(str(name))[:64], {
+            "reason": reason, "address": address, "failures": failures,
+            "blocked_until": until.isoformat() if until else None})
 
 
 # Changes ---------------------------------------------------------------------------------
@@ -30,8 +66,8 @@ def add_customer(station, actor, account, name, address=None, phone=None, contac
         now = station.clock()
         added = records.add_customer(conn, now, account, name, address, phone, contact,
                                      id_number, settlement_day)
-        audit.append(conn, now, actor["name"], "customer_add", added["account"],
-                     {"name": added["name"]})
+        audit.append(station, conn, now, actor["name"], "customer_add", added["account"],
+                     {"name": added["name"]}, rows=[(schema.customers, added["id"])])
     return added
 
 
@@ -40,16 +76,24 @@ def set_debt(station, actor, account, debt_cents, recovery_bp):
         customer = records.find_customer(conn, account)
         before = lock_row(conn, schema.customers, customer["id"])["debt_cents"]
         records.set_debt(conn, customer["id"], debt_cents, recovery_bp)
-        audit.append(conn, station.clock(), actor["name"], "debt_set", customer["account"],
-                     {"before_cents": before, "debt_cents": debt_cents, "recovery_bp": recovery_bp})
+        audit.append(station, conn, station.clock(), actor["name"], "debt_set", customer["account"],
+                     {"before_cents": before, "debt_cents": debt_cents, "recovery_bp": recovery_bp},
+                     rows=[(schema.customers, customer["id"])])
     return {"account": customer["account"], "debt_cents": debt_cents, "recovery_bp": recovery_bp}
+
+
+def _tariff_rows(conn, tariff_id):
+    tv = schema.tariff_versions
+    return [(schema.tariffs, tariff_id)] + [
+        (tv, v) for v in conn.execute(select(tv.c.id).where(tv.c.tariff_id == tariff_id)).scalars()]
 
 
 def add_tariff(station, actor, name, version):
     with station.begin() as conn:
         now = station.clock()
-        records.add_tariff(conn, now, name, version)
-        audit.append(conn, now, actor["name"], "tariff_add", name, version)
+        tariff_id = records.add_tariff(conn, now, name, version)
+        audit.append(station, conn, now, actor["name"], "tariff_add", name, version,
+                     rows=_tariff_rows(conn, tariff_id))
     return {"tariff": name, "version": dict(version, blocks=named_blocks(version["blocks"]))}
 
 
@@ -61,18 +105,19 @@ def revise_tariff(station, actor, name, version):
         now = station.clock()
         tariff = records.find_tariff(conn, name)
         records.add_tariff_version(conn, now, tariff["id"], version)
-        audit.append(conn, now, actor["name"], "tariff_revise", name, version)
+        audit.append(station, conn, now, actor["name"], "tariff_revise", name, version,
+                     rows=_tariff_rows(conn, tariff["id"]))
     return {"tariff": name, "version": dict(version, blocks=named_blocks(version["blocks"]))}
 
 
 def add_vending_key(station, actor, sgc, krn, dkga, key_bytes, expires_on=None):
-    """Store a vending key sealed under the keystore; the audit entry has its identity only."""
+    """Put a vending key in the custody; the audit entry has its identity only."""
     with station.begin() as conn:
         now = station.clock()
-        records.add_vending_key(conn, station.keystore(conn), now, sgc, krn, dkga, key_bytes,
-                                expires_on)
-        audit.append(conn, now, actor["name"], "key_add", "%06d/%d" % (sgc, krn),
-                     {"dkga": dkga, "expires": expires_on})
+        key_id = records.add_vending_key(conn, station.custody(), now, sgc, krn, dkga, key_bytes, expires_on)
+        audit.append(station, conn, now, actor["name"], "key_add", "%06d/%d" % (sgc, krn),
+                     {"dkga": dkga, "expires": expires_on, "custody": station.custody().kind},
+                     rows=[(schema.vending_keys, key_id)])
     return {"sgc": sgc, "krn": krn, "dkga": dkga, "expires_on": expires_on}
 
 
@@ -80,12 +125,13 @@ def add_meter(station, actor, pan, account, sgc, ti, krn, kt, algorithm, base_ye
               tariff, credit_mode="unit", ken=255):
     with station.begin() as conn:
         now = station.clock()
-        records.add_meter(conn, now, pan, account, sgc, ti, krn, kt, algorithm, base_year,
-                          utility, tariff, credit_mode, ken)
+        meter_id = records.add_meter(conn, now, pan, account, sgc, ti, krn, kt, algorithm, base_year,
+                                     utility, tariff, credit_mode, ken)
         pan = records.normalise_pan(pan)
-        audit.append(conn, now, actor["name"], "meter_add", pan, {
+        audit.append(station, conn, now, actor["name"], "meter_add", pan, {
             "customer": account, "sgc": sgc, "ti": ti, "krn": krn, "kt": kt,
-            "algorithm": algorithm, "base_year": base_year, "tariff": tariff})
+            "algorithm": algorithm, "base_year": base_year, "tariff": tariff},
+            rows=[(schema.meters, meter_id)])
     return {"meter": pan, "account": account}
 
 
@@ -93,18 +139,21 @@ def move_meter(station, actor, pan, account):
     with station.begin() as conn:
         now = station.clock()
         records.move_meter(conn, now, pan, account)
-        pan = records.normalise_pan(pan)
-        audit.append(conn, now, actor["name"], "meter_move", pan, {"customer": account})
-    return {"meter": pan, "account": account}
+        meter = records.find_meter(conn, pan)
+        audit.append(station, conn, now, actor["name"], "meter_move", meter["pan"], {"customer": account},
+                     rows=[(schema.meters, meter["id"])])
+    return {"meter": meter["pan"], "account": account}
 
 
 def set_meter_status(station, actor, pan, status):
     with station.begin() as conn:
         meter = records.set_meter_status(conn, pan, status)
-        audit.append(conn, station.clock(), actor["name"], "meter_status", meter["pan"],
-                     {"status": status})
+        audit.append(station, conn, station.clock(), actor["name"], "meter_status", meter["pan"],
+                     {"status": status}, rows=[(schema.meters, meter["id"])])
     return {"meter": meter["pan"], "status": status}
 
+
+# Operators: separation of duties -------------------------------------------------------------
 
 def _first_operator(conn, role):
     """Whether the next operator is the first: added by nobody, and only as an admin."""
@@ -122,27 +171,115 @@ def admin_needed(station, role):
         return not _first_operator(conn, role)
 
 
+def approval_wait_s(conn):
+    value = conn.execute(select(schema.settings.c.value)
+                         .where(schema.settings.c.key == "approval_wait_s")).scalar()
+    return operators.DEFAULT_APPROVAL_WAIT_S if value is None else int(value)
+
+
+def _approval(conn, actor, role, now):
+    """(approved_by, approved_at) of an account an admin is adding or enabling: a clerk at
+    once; a supervisor or admin when a second admin approves it, or, when ``actor`` is
+    the only admin, at the end of the station's waiting period."""
+    if role not in operators.PRIVILEGED:
+        return actor["name"], now
+    others = [a for a in operators.usable_admins(conn, now) if a != actor["name"]]
+    if others:
+        return None, None
+    import datetime
+    return "wait", now + datetime.timedelta(seconds=approval_wait_s(conn))
+
+
+def _state(approved_by, approved_at):
+    if approved_at is None:
+        return "awaiting a second admin's approval (operator approve)"
+    if approved_by == "wait":
+        return "usable from %s UTC (one-admin station: waiting period)" % approved_at.strftime("%Y-%m-%d %H:%M")
+    return "active"
+
+
 def add_operator(station, actor, name, role, password):
-    """``actor``: an admin's row, or None for the first operator."""
+    """``actor``: an admin's row, or None for the first operator. A supervisor or admin
+    account needs a second admin's approval (``approve_operator``) or, on a one-admin
+    station, works once the waiting period is over."""
+    operators.check_name(name)
+    operators.check_new_password(password)
+    if role not in operators.ROLES:
+        raise VendError("role must be one of %s" % ", ".join(operators.ROLES))
+    password_hash = operators.hash_password(password)       # scrypt, before the transaction
     with station.begin() as conn:
+        now = station.clock()
         if _first_operator(conn, role):
-            acting = "-"
+            acting, approved = "-", ("-", now)
         elif actor is None:
             raise VendError("say who is acting: --operator NAME or PREPAY_OPERATOR")
         else:
             operators.require(actor, "admin")
-            acting = actor["name"]
+            acting, approved = actor["name"], _approval(conn, actor, role, now)
+        op_id = operators.add(conn, name, role, None, now, password_hash=password_hash, created_by=acting,
+                              approved_by=approved[0], approved_at=approved[1])
+        audit.append(station, conn, now, acting, "operator_add", name,
+                     {"role": role, "approved_by": approved[0], "usable_from": approved[1]},
+                     rows=[(schema.operators, op_id)])
+    return {"operator": name, "role": role, "approved_by": approved[0], "usable_from": approved[1],
+            "state": _state(*approved)}
+
+
+def approve_operator(station, actor, name):
+    """A second admin's approval of a supervisor or admin account (not the admin who added
+    or enabled it, and not the account itself)."""
+    with station.begin() as conn:
+        operators.require(actor, "admin")
         now = station.clock()
-        operators.add(conn, name, role, password, now)
-        audit.append(conn, now, acting, "operator_add", name, {"role": role})
-    return {"operator": name, "role": role}
+        row = operators.find(conn, name)
+        if row is None:
+            raise VendError("no operator %s" % name)
+        if row["approved_by"] not in (None, "wait") or not row["active"]:
+            raise VendError("operator %s is not awaiting approval" % name)
+        if actor["name"] in (row["created_by"], name):
+            raise PermissionDenied("operator %s was added or enabled by %s; another admin must approve it"
+                                   % (name, actor["name"]))
+        conn.execute(schema.operators.update().where(schema.operators.c.id == row["id"])
+                     .values(approved_by=actor["name"], approved_at=now))
+        audit.append(station, conn, now, actor["name"], "operator_approve", name, {"role": row["role"]},
+                     rows=[(schema.operators, row["id"])])
+    return {"operator": name, "role": row["role"], "approved_by": actor["name"], "state": "active"}
 
 
 def disable_operator(station, actor, name):
+    """Disable an account; the last usable admin cannot be disabled (nobody could then
+    manage the station)."""
     with station.begin() as conn:
+        operators.require(actor, "admin")
+        now = station.clock()
+        row = operators.find(conn, name)
+        if row is None:
+            raise VendError("no operator %s" % name)
+        if row["role"] == "admin" and operators.usable_admins(conn, now) == [name]:
+            raise VendError("operator %s is the last active admin; add and approve another admin first" % name)
         operators.set_active(conn, name, False)
-        audit.append(conn, station.clock(), actor["name"], "operator_disable", name, {})
+        audit.append(station, conn, now, actor["name"], "operator_disable", name, {},
+                     rows=[(schema.operators, row["id"])])
     return {"operator": name, "active": False}
+
+
+def enable_operator(station, actor, name):
+    """Enable a disabled account; a supervisor or admin goes through approval again."""
+    with station.begin() as conn:
+        operators.require(actor, "admin")
+        now = station.clock()
+        row = operators.find(conn, name)
+        if row is None:
+            raise VendError("no operator %s" % name)
+        if row["active"]:
+            raise VendError("operator %s is not disabled" % name)
+        approved = _approval(conn, actor, row["role"], now)
+        operators.set_active(conn, name, True, created_by=actor["name"], approved_by=approved[0],
+                             approved_at=approved[1])
+        audit.append(station, conn, now, actor["name"], "operator_enable", name,
+                     {"role": row["role"], "approved_by": approved[0], "usable_from": approved[1]},
+                     rows=[(schema.operators, row["id"])])
+    return {"operator": name, "active": True, "state": _state(*approved)}
 
 
 # Look-ups ---------------------------------------------------------------------------------
@@ -196,9 +333,12 @@ def vending_keys(station):
 
 
 def operator_list(station):
+    now = station.clock()
     with station.engine.connect() as conn:
         rows = operators.listing(conn)
     for row in rows:
+        row["state"] = ("disabled" if not row["active"] else _state(row["approved_by"], row["approved_at"])
+                        if row["approved_at"] is None or row["approved_at"] > now else "active")
         row["active"] = bool(row["active"])
     return rows
 
@@ -222,7 +362,23 @@ def audit_tail(station, last=20):
     return {"entries": rows, "head": head}
 
 
-def verify_audit(station, anchors=None):
-    """The audit chain's problems (none: intact) and its entry count."""
+def audit_head(station):
+    """The chain's head ``{"id", "at", "hash", "mac"}``; ``audit.printable`` gives ``ID:HASH``."""
     with station.engine.connect() as conn:
-        return audit.verify(conn, anchors=anchors)
+        return audit.head(conn)
+
+
+def verify_audit(station, anchors=None, heads=(), checkpoints=None):
+    """The audit trail's problems (none: intact) and its entry count, checked with the
+    custody's audit key, against exported heads (``anchors`` ``{id: hash}``, or ``heads``
+    ``[(id or None, hash)]``) and the checkpoint file or folder ``checkpoints``."""
+    heads = list(heads) + sorted((anchors or {}).items())
+    lines = audit.read_checkpoints(checkpoints) if checkpoints else ()
+    custody = station.custody()
+    with station.engine.connect() as conn:
+        return audit.verify(conn, custody, heads=heads, checkpoints=lines)
+
+
+def audit_checkpoint(station, target):
+    """Append the head, keyed, to the checkpoint file or folder ``target`` now."""
+    return audit.write_checkpoint(station, target)

@@ -153,8 +153,16 @@ def write_pdf(r, path):
         else:
             pdf.set_font("mono", "", 7.5)
             pdf.cell(0, 3.6, line, new_x="LMARGIN", new_y="NEXT")
-    pdf.output(path)
+    _write_private(path, bytes(pdf.output()))
     return path
+
+
+def _write_private(path, data):
+    """A receipt names a customer and carries tokens: the owner's only (0600)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)      # a file that existed before keeps its old mode otherwise
 
 
 def save(r, path):
@@ -174,8 +182,7 @@ def save(r, path):
                             % (r["receipt"], exc, fallback))
             path = fallback
     try:
-        with open(path, "w", encoding="utf-8") as handle:
-            handle.write(text(r))
+        _write_private(path, text(r).encode("utf-8"))
     except OSError as exc:
         warnings.append("receipt %s was not written to %s (%s); the sale stands: its token is printed above"
                         % (r["receipt"], path, exc.strerror))

@@ -119,7 +119,7 @@ def list_tariffs(conn):
 
 # Vending keys ------------------------------------------------------------------------
 
-def add_vending_key(conn, keystore, now, sgc, krn, dkga, key_bytes, expires_on=None):
+def add_vending_key(conn, custody, now, sgc, krn, dkga, key_bytes, expires_on=None):
     from tokens.errors import TokenError
     from tokens import keys
     if dkga not in ("02", "04"):
@@ -136,7 +136,7 @@ def add_vending_key(conn, keystore, now, sgc, krn, dkga, key_bytes, expires_on=N
     if conn.execute(select(schema.vending_keys.c.id).where(
             schema.vending_keys.c.sgc == sgc, schema.vending_keys.c.krn == krn)).first():
         raise VendError("a vending key for SGC %06d KRN %d is already stored" % (sgc, krn))
-    nonce, ciphertext = keystore.seal(sgc, krn, key_bytes)
+    nonce, ciphertext = custody.seal(sgc, krn, dkga, key_bytes)
     return conn.execute(insert(schema.vending_keys).values(
         sgc=sgc, krn=krn, dkga=dkga, nonce=nonce, ciphertext=ciphertext, expires_on=expires_on,
         created_at=now)).inserted_primary_key[0]

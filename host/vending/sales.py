@@ -159,9 +159,10 @@ def _sell(station, conn, operator, pan, amount_cents, channel, reference):
         conn.execute(update(schema.key_changes).where(schema.key_changes.c.id.in_(pending))
                      .values(delivered_sale_id=sale["id"]))
         kc_tokens = _key_change_tokens(conn, pending)
-    audit.append(conn, now, operator["name"], "sale", sale["id"], {
+    audit.append(station, conn, now, operator["name"], "sale", sale["id"], {
         "meter": meter["pan"], "amount_cents": amount_cents, "channel": channel,
-        "tids": [t["tid"] for t in token_rows], "digest": audit.sale_digest(sale, token_rows)})
+        "tids": [t["tid"] for t in token_rows], "digest": audit.sale_digest(sale, token_rows)},
+        rows=[(schema.meters, meter["id"])] + ([(schema.customers, customer["id"])] if computed["debt_cents"] else []))
     names = dict(pan=meter["pan"], utility=meter["utility"], credit_mode=meter["credit_mode"],
                  account=customer["account"], customer_name=customer["name"], operator_name=operator["name"])
     return _assemble(dict(sale, **names), detail, kc_tokens + token_rows)
@@ -243,7 +244,7 @@ def reprint(station, operator, sale_id=None, pan=None):
         if sale_id is None:
             sale_id = last_sale_id(conn, pan)
         data = receipt(station, conn, sale_id)
-        audit.append(conn, station.clock(), operator["name"], "reprint", sale_id, {"meter": data["meter"]})
+        audit.append(station, conn, station.clock(), operator["name"], "reprint", sale_id, {"meter": data["meter"]})
     data["reprint"] = True
     return data
 

@@ -27,6 +27,20 @@ operators = Table(
     Column("password_hash", String(255), nullable=False),
     Column("active", Integer, nullable=False, default=1),
     Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(64)),
+    # A supervisor or admin works from approved_at on: a second admin's approval, or the
+    # end of the waiting period on a one-admin station (None: awaiting approval).
+    Column("approved_by", String(64)),
+    Column("approved_at", DateTime),
+)
+
+# Failed logins, per operator name ("operator:NAME") and per client address ("address:IP").
+login_failures = Table(
+    "login_failures", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", DateTime, nullable=False),
+    Column("blocked_until", DateTime),
 )
 
 customers = Table(
@@ -73,8 +87,8 @@ vending_keys = Table(
     Column("sgc", Integer, nullable=False),
     Column("krn", Integer, nullable=False),
     Column("dkga", String(2), nullable=False),            # "02" | "04"
-    Column("nonce", String(32), nullable=False),          # hex, AES-GCM
-    Column("ciphertext", Text, nullable=False),           # hex, AES-GCM (key + tag)
+    Column("nonce", String(32), nullable=False),          # hex, AES-GCM ("" in a PKCS#11 module)
+    Column("ciphertext", Text, nullable=False),           # hex, AES-GCM (key + tag); "pkcs11:<id>"
     Column("expires_on", Date),
     Column("created_at", DateTime, nullable=False),
     UniqueConstraint("sgc", "krn", name="uq_vending_key_sgc_krn"),
@@ -217,6 +231,8 @@ audit_log = Table(
     Column("payload", Text, nullable=False),                    # canonical JSON
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("mac", String(64)),                                  # HMAC of hash under the audit key
+    Column("state", Text),                                      # JSON {"table:id": row digest}
 )
 
 # One row (id 1): the chain's head. Locking it serialises appends to the chain.

@@ -1,20 +1,27 @@
-"""The running station: database engine, unlocked keystore, clock and time zone.
+"""The running station: database engine, unlocked key custody, clock and time zone.
 
 One ``Station`` per process. It caches what is costly and does not change within a run:
-the opened vending keys and the derived decoder keys (in memory only).
+the unlocked custody (``keystore``) and the derived decoder keys (in memory only). The
+custody is unlocked before a write transaction begins (scrypt or a module login never
+runs under the database's locks), and after each committed change the station appends
+an audit checkpoint to ``checkpoints`` (default ``PREPAY_AUDIT_CHECKPOINTS``), at most
+every ``checkpoint_every_s`` seconds.
 
 Times: the ledger stores naive UTC. TIDs are minutes of the utility's local civil time
 (``settings.timezone``, an IANA name chosen at ``init``, default UTC), as the meters
 count them; the receipt shows that local time.
 """
+import contextlib
 import datetime
+import os
+import threading
+import time
 
 from sqlalchemy import select
 
-from host.vending import schema
+from host.vending import keystore, schema
 from host.vending.db import begin_write
 from host.vending.errors import VendError
-from host.vending.keystore import Keystore
 
 
 def utc_now():
@@ -22,21 +29,41 @@ def utc_now():
 
 
 class Station:
-    def __init__(self, engine, passphrase=None, clock=utc_now):
-        """``passphrase``: the keystore passphrase, or a function asked only when a key is needed."""
+    def __init__(self, engine, passphrase=None, clock=utc_now, checkpoints=None, checkpoint_every_s=0,
+                 custody=None):
+        """``passphrase``: the keystore passphrase (or the module's PIN), or a function asked
+        only when the custody is first needed."""
         self.engine = engine
         self._passphrase = passphrase
-        self._keystore = None
+        self._custody = custody
+        self._unlocking = threading.Lock()
         self.clock = clock
         self._zone = None
         self._decoder_keys = {}
+        self.checkpoints = checkpoints or os.environ.get("PREPAY_AUDIT_CHECKPOINTS") or None
+        self.checkpoint_every_s = checkpoint_every_s
+        self._last_checkpoint = None
 
     def __repr__(self):
         return "<Station %s>" % self.engine.url.render_as_string(hide_password=True)
 
+    @contextlib.contextmanager
     def begin(self):
-        """A write transaction (SQLite: file lock + BEGIN IMMEDIATE; see ``db.begin_write``)."""
-        return begin_write(self.engine)
+        """A write transaction (SQLite: file lock + BEGIN IMMEDIATE; see ``db.begin_write``),
+        with the custody unlocked beforehand (every change writes a keyed audit entry)."""
+        self.custody()
+        with begin_write(self.engine) as conn:
+            yield conn
+        if self.checkpoints:
+            self.checkpoint_if_due()
+
+    def checkpoint_if_due(self):
+        from host.vending import audit
+        now = time.monotonic()
+        if self._last_checkpoint is not None and now - self._last_checkpoint < self.checkpoint_every_s:
+            return None
+        self._last_checkpoint = now
+        return audit.write_checkpoint(self, self.checkpoints)
 
     # Time ------------------------------------------------------------------------------
     def zone(self, conn=None):
@@ -61,15 +88,31 @@ class Station:
         return local.replace(tzinfo=self.zone(conn)).astimezone(datetime.timezone.utc).replace(tzinfo=None)
 
     # Keys ------------------------------------------------------------------------------
-    def keystore(self, conn):
-        if self._keystore is None:
-            passphrase = self._passphrase() if callable(self._passphrase) else self._passphrase
-            self._keystore = Keystore.unlock(conn, passphrase)
-        return self._keystore
+    def custody(self):
+        """The unlocked key custody (``keystore.SealedStore`` or ``pkcs11store.ModuleStore``),
+        unlocked on first use with its own read of the settings, outside any transaction."""
+        if self._custody is None:
+            with self._unlocking:
+                if self._custody is None:
+                    with self.engine.connect() as conn:
+                        rec = keystore.record(conn)
+                    if rec is None:
+                        raise VendError("the keystore is not initialised; run 'prepay vend init'")
+                    secret = self._passphrase() if callable(self._passphrase) else self._passphrase
+                    self._custody = keystore.unlock(rec, secret)
+        return self._custody
+
+    def keystore(self, conn=None):
+        """The custody (kept for callers that pass the transaction's connection)."""
+        return self.custody()
+
+    def close(self):
+        if self._custody is not None:
+            self._custody.close()
+        self._decoder_keys.clear()
 
     def decoder_key(self, conn, meter, today):
-        """The meter's decoder key, derived from its vending key (never stored)."""
-        from tokens import keys
+        """The meter's decoder key, derived by the custody from its vending key (never stored)."""
         from tokens.errors import TokenError
         from host.vending.records import usable_vending_key
         ident = (meter["pan"], meter["sgc"], meter["ti"], meter["krn"], meter["kt"],
@@ -78,13 +121,8 @@ class Station:
         cached = self._decoder_keys.get(ident)
         if cached is not None:
             return cached
-        vending_key = self.keystore(conn).open(key_row)
         try:
-            if key_row["dkga"] == "02":
-                dk = keys.dkga02(vending_key, meter["pan"], meter["sgc"], meter["ti"], meter["krn"], meter["kt"])
-            else:
-                dk = keys.dkga04(vending_key, meter["pan"], meter["sgc"], meter["ti"], meter["krn"],
-                                 meter["kt"], meter["base_year"], meter["algorithm"])
+            dk = self.custody().decoder_key(key_row, meter)
         except TokenError as exc:
             raise VendError("cannot derive the key of meter %s: %s" % (meter["pan"], exc))
         self._decoder_keys[ident] = dk

@@ -29,6 +29,15 @@ def pg_server():
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def light_scrypt(monkeypatch):
+    """The tests hash hundreds of passwords: scrypt at N=2^12 here. The station's own
+    strength (N=2^17) is checked in test_vend_trust.py and timed in bench_vending.py."""
+    from host.vending import keystore, operators
+    monkeypatch.setattr(keystore, "SCRYPT", {"n": 2 ** 12, "r": 8, "p": 1})
+    monkeypatch.setattr(operators, "SCRYPT", {"n": 2 ** 12, "r": 8, "p": 1})
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
     if request.param == "sqlite":

@@ -221,10 +221,10 @@ def test_audit_verify_detects_edit_and_delete(world):
         problems, _ = audit.verify(conn)
     assert any("missing" in p for p in problems) and any("no audit entry" in p for p in problems)
     with world.station.begin() as conn:          # edit an entry's payload
-        conn.execute(update(schema.audit_log).where(schema.audit_log.c.id == 3).values(payload="{}"))
+        conn.execute(update(schema.audit_log).where(schema.audit_log.c.id == entry + 1).values(payload="{}"))
     with world.engine.connect() as conn:
         problems, _ = audit.verify(conn)
-    assert any("entry 3 was altered" in p for p in problems)
+    assert any("entry %d was altered" % (entry + 1) in p for p in problems)
 
 
 def test_daily_service_charge_and_local_time_tids(db_url):

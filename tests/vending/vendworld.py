@@ -2,7 +2,7 @@
 tariff, customers and meters, and a clock the test moves by hand."""
 import datetime
 
-from host.vending import bootstrap, db, operators, records
+from host.vending import audit, bootstrap, db, operators, records
 from host.vending.station import Station
 
 PASSPHRASE = "test keystore passphrase"
@@ -55,6 +55,7 @@ class World:
                 p = pan(i) if i else "600727000000000009"
                 records.add_meter(conn, now, p, "A-001", 201457, 1, 1, 2, "sta", 2014, "electricity", "home")
                 self.pans.append(p)
+            audit.append(self.station, conn, now, "-", "test_world", "station", {}, rows=audit.watched_rows(conn))
         self.ops = {}
         with self.engine.connect() as conn:
             for name in ROLES:

@@ -11,14 +11,17 @@ def _audit_parser(vend):
     p = vend.add_parser("audit", help="the hash-chained audit log")
     s = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     v = common(s.add_parser("verify", help="check the chain and the sales it vouches for"))
-    v.add_argument("--anchor", action="append", default=[], metavar="ID:HASH",
-                   help="an entry's hash exported earlier ('audit show' prints the head's): the chain "
-                        "must still hold it (repeatable)")
+    v.add_argument("--expect-head", "--anchor", dest="anchor", action="append", default=[], metavar="ID:HASH",
+                   help="a head exported earlier ('audit head' prints it): the chain must still hold "
+                        "that entry with that hash (repeatable)")
     v.set_defaults(run=wrap(_run_audit_verify))
     sh = common(s.add_parser("show", help="the last entries and the head of the chain (its hash is "
                                           "the anchor to export)"))
     sh.add_argument("--last", type=int_arg, default=20)
     sh.set_defaults(run=wrap(_run_audit_show))
+    hd = common(s.add_parser("head", help="the chain's head as ID:HASH, to keep outside the station "
+                                          "(verify --expect-head takes it)"))
+    hd.set_defaults(run=wrap(_run_audit_head))
 
 
 def _run_audit_verify(args):
@@ -50,6 +53,12 @@ def _run_audit_show(args):
     head = tail["head"]
     return tail, table(tail["entries"], ["id", "at", "operator", "action", "subject", "payload"],
                        station.zone()) + "head: entry %d sha256 %s\n" % (head["id"], head["hash"])
+
+
+def _run_audit_head(args):
+    from host.vending import office
+    head = office.audit_head(open_station(args))
+    return head, "%d:%s\n" % (head["id"], head["hash"])
 
 
 def register(vend):

@@ -2,12 +2,18 @@
 
 from host.errors import UserError
 from host.cli.vend.common import common, secret, wrap
+from host.parse import int_arg
 
 
 def _init(vend):
     p = common(vend.add_parser("init", help="create or upgrade the database (alembic upgrade head)"))
     p.add_argument("--timezone", help="the utility's IANA time zone for TIDs and receipts (default UTC; "
                                       "fixed once set)")
+    p.add_argument("--keystore", metavar="URI", help="keep the vending keys and the audit key in a PKCS#11 "
+                   "module, e.g. pkcs11:token=prepay?module-path=/usr/lib/softhsm/libsofthsm2.so (PIN from "
+                   "PREPAY_PKCS11_PIN or a prompt; default: the AES-GCM keystore); fixed once set")
+    p.add_argument("--approval-wait", metavar="HOURS", type=int_arg, help="on a one-admin station, how long "
+                   "a new supervisor or admin waits before it works (default 24; fixed once set)")
     p.set_defaults(run=wrap(_run_init))
 
 
@@ -17,11 +23,16 @@ def _run_init(args):
     from host.vending.station import utc_now
     engine = make_engine(args.db, create_dir=True)
     passphrase = None
-    if not bootstrap.has_keystore(engine):
+    if args.keystore:
+        passphrase = secret("PREPAY_PKCS11_PIN", "PIN of the PKCS#11 token: ")
+    elif not bootstrap.has_keystore(engine):
         passphrase = secret("PREPAY_KEYSTORE_PASSPHRASE", "New keystore passphrase: ")
         if len(passphrase) < 8:
             raise UserError("the keystore passphrase needs at least 8 characters")
-    done = bootstrap.init(engine, passphrase, args.timezone, utc_now())
+    else:
+        passphrase = lambda: secret("PREPAY_KEYSTORE_PASSPHRASE", "Keystore passphrase: ")  # noqa: E731
+    wait = None if args.approval_wait is None else args.approval_wait * 3600
+    done = bootstrap.init(engine, passphrase, args.timezone, utc_now(), args.keystore, wait)
     url = engine.url.render_as_string(hide_password=True)
     done["database"] = url
     return done, "vending database ready: %s (schema at head, keystore %s, time zone %s)" % (
