@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+from host.firmware import build as firmware
 from host.firmware.manifest import frozen_modules, manifest_text
 from host.provisioning.bundle import REPO_ROOT, shipped
 
@@ -66,3 +67,48 @@ def test_the_32_bit_build_runs_the_frozen_firmware():
 def test_prepay_sim_offers_each_runtime():
     out = prepay("sim", "--help").stdout
     assert "--runtime {stock,frozen64,frozen32}" in out
+
+
+MAPPED_FLASH = """
+import sys
+from boards.sim.blockdev import RamFlash
+from boards.sim.board import mapped_flash
+from boards.sim.partition import Partition
+flash = RamFlash(4096, 4, memory=mapped_flash(sys.argv[1], 4 * 4096))
+print(type(flash.readblocks).__name__, len(flash.mem))
+flash.ioctl(6, 1)                       # erase block 1, then program a record into it
+flash.writeblocks(1, b"record 1", 100)
+got = bytearray(8)
+flash.readblocks(1, got, 100)
+part = Partition(flash, 1, 2)
+again = bytearray(8)
+part.readblocks(0, again, 100)
+print(bytes(got).decode(), flash.writes, again == got)
+for args in ((2, got, 0), (1, got, 4090), (-1, got, 0)):
+    try:
+        part.readblocks(*args)
+    except ValueError as exc:
+        print(exc)
+sys.stdout.flush()
+sys.stdin.readline()                    # waits here, mapped, for the power to go
+"""
+
+
+def test_the_frozen_builds_map_the_flash_image_and_a_killed_process_leaves_its_writes(
+        tmp_path):
+    """``simflash``: the image file mapped shared (created erased when missing), blocks
+    read in machine code within the device's (or a partition's) bounds, and what was
+    programmed is in the file when the process is killed (SIGKILL: no exit handler)."""
+    binary = firmware.build("frozen32")["binary"]
+    image = tmp_path / "flash.img"
+    proc = subprocess.Popen([binary, "-c", MAPPED_FLASH, str(image)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd="/",
+                            env=dict(os.environ, MICROPYPATH=".frozen"))
+    lines = [proc.stdout.readline().strip() for _ in range(5)]
+    proc.kill()
+    proc.wait()
+    assert lines == ["BlockReader 16384", "record 1 2 True"] + ["read outside the device"] * 3
+    data = image.read_bytes()
+    assert len(data) == 4 * 4096
+    assert data[4096 + 100:4096 + 108] == b"record 1"
+    assert data.count(b"\xff") == len(data) - 8

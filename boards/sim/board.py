@@ -12,9 +12,9 @@ Run parameters come from the environment (set by ``prepay sim``), not the meter
 configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
 ``PREPAY_SIM_RTC_VALID`` (0/1), ``PREPAY_SIM_IMAGE`` (flash image path, default
 ``flash.img``), ``PREPAY_SIM_FLASH`` (``address:size`` of that image when the host
-has memory-mapped it), ``PREPAY_SIM_CUT`` (cut power after N block writes),
-``PREPAY_SIM_SWITCH`` (where the latching relay / valve was left: on/off),
-``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``).
+has memory-mapped it; a frozen build maps it itself), ``PREPAY_SIM_CUT`` (cut power
+after N block writes), ``PREPAY_SIM_SWITCH`` (where the latching relay / valve was
+left: on/off), ``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``).
 
 Board section of meter.json: ``{"name": "sim", "variant": "electricity"|"water"|"gas"|
 "heat", "supply": "relay"|"valve", "metering": "chip"|"pulses", "ml_per_pulse": 1000,
@@ -255,6 +255,32 @@ def flash_blocks(board_config):
     return board_config.get("flash_blocks", 128)
 
 
+def mapped_flash(image, size):
+    """The image file's bytes mapped shared, outside the heap, where reads and programs
+    cost no system call and a killed process leaves what it wrote: mapped by the host
+    process for the PyPI port (``PREPAY_SIM_FLASH``, ``host/sim/power.py``) or by this
+    binary's ``simflash`` module (the frozen builds, ``boards/sim/micropython-modules``).
+    None when neither can, or for a file of another size (FileFlash then reports it)."""
+    given = os.getenv("PREPAY_SIM_FLASH")
+    if given:
+        import uctypes
+        address, n = given.split(":")
+        return uctypes.bytearray_at(int(address), int(n))
+    try:
+        import simflash
+    except ImportError:
+        return None
+    try:
+        os.stat(image)
+    except OSError:
+        from boards.sim.blockdev import create_image
+        create_image(image, size)
+    try:
+        return simflash.map(image, size)
+    except ValueError:
+        return None
+
+
 def mount_flash(image, blocks, cut_after):
     """Mount LittleFS (formatting a new one) on the state's flash image but its last
     KEY_BLOCKS, at /flash; returns the whole chip (the one the console board mounted at
@@ -264,12 +290,10 @@ def mount_flash(image, blocks, cut_after):
     chip = sys.modules.get("simchip")
     if chip is not None:
         return chip.flash
-    mapped = os.getenv("PREPAY_SIM_FLASH")
-    if mapped:  # "address:size" of the image file, mapped by host/sim/power.py
-        import uctypes
+    memory = mapped_flash(image, blocks * BLOCK_SIZE)
+    if memory is not None:
         from boards.sim.blockdev import RamFlash
-        address, size = mapped.split(":")
-        flash = RamFlash(BLOCK_SIZE, blocks, memory=uctypes.bytearray_at(int(address), int(size)))
+        flash = RamFlash(BLOCK_SIZE, blocks, memory=memory)
     else:  # 256-byte buffers instead of two 4 KiB ones: 8 KB less of the meter's heap
         from boards.sim.blockdev import FileFlash
         flash = FileFlash(image, BLOCK_SIZE, blocks, sync=False, piece=256)

@@ -18,8 +18,9 @@ Heap: with ``PREPAY_SIM_HEAP=step`` the heap is collected after every wake-up an
 live heap recorded; ``heap_peak`` is the largest, ``heap_boot`` the live heap after
 boot. Garbage a step makes and drops is not in the figure: the proof that a budget is
 enough is a run under ``-X heapsize`` of that size. ``heap_board`` is the simulator's own
-share of it: the board's parts, its flash device and LittleFS mount, as built. Replies are
-streamed (``json.dump`` to stdout), so a status reply needs no string of its size.
+share of it: the board's parts, its flash device and LittleFS mount, as built. Status
+replies are streamed (``json.dump`` to stdout), so they need no string of their size;
+the short ones (time, switch, writes) go out in one write.
 """
 import asyncio
 import gc
@@ -133,10 +134,13 @@ class Driver:
         data["writes"] = b.flash.writes
         if self.cut():
             data["cut"] = True
-        out = sys.stdout        # streamed: no reply-sized string on the meter's heap
-        out.write("@@")
-        json.dump(data, out)
-        out.write("\n")
+        out = sys.stdout
+        if "status" in data or "sim" in data:   # streamed: no string of its size
+            out.write("@@")
+            json.dump(data, out)
+            out.write("\n")
+        else:       # a few dozen bytes: one write, not one per token
+            out.write("@@%s\n" % json.dumps(data))
 
     def sim_info(self):
         b = self.board
@@ -144,7 +148,8 @@ class Driver:
                 "heap_peak": self.heap_peak, "heap_boot": self.heap_boot,
                 "heap_board": b.heap_own,
                 "steps": self.steps, "wakeups": self.clock.wakeups,
-                "flash_writes": b.flash.writes, "redraws": b.display.redraws,
+                "flash_writes": b.flash.writes, "flash": type(b.flash).__name__,
+                "redraws": b.display.redraws,
                 "board_display": list(b.display.lines), "leds": b.leds.on,
                 "switch_operations": b.supply.operations, "beeps": b.buzzer.beeps}
 

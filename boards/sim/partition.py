@@ -13,6 +13,10 @@ class Partition:
         self.first = first_block
         self.block_size = dev.block_size
         self.block_count = block_count
+        reader = getattr(dev, "block_reader", None)
+        reader = reader and reader(first_block, block_count)
+        if reader is not None:      # reads in machine code, straight from the chip
+            self.readblocks = reader
 
     def readblocks(self, block, buf, offset=0):
         return self.dev.readblocks(self.first + block, buf, offset)

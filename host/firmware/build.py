@@ -5,13 +5,18 @@ Two runtimes: ``frozen64`` (the host's gcc) and ``frozen32`` (Debian's
 ``gcc-i686-linux-gnu``, linked static: the ESP32's 32-bit pointers and 31-bit small
 ints). Frozen viper code (the STA core, the sim flash) is machine code, so mpy-cross gets
 the target's ``-march`` (x64 / x86). The frozen modules are the ``sim`` board's bundle
-(``host/firmware/manifest.py``).
+(``host/firmware/manifest.py``). One C module is built in, the sim board's
+``simflash`` (``boards/sim/micropython-modules``, MicroPython's ``USER_C_MODULES``): it
+maps the flash image file as the PyPI port's host process does (``host/sim/power.py``),
+so the frozen builds read and program their flash without a system call.
 
 Builds are cached by a hash of everything that goes in (MicroPython source identity,
-target, make options, compiler version, the manifest and every frozen file's bytes)
+target, make options, compiler version, the manifest, every frozen file's bytes and the
+C modules' sources)
 under ``$PREPAY_CACHE`` (default ``~/.cache/prepay``): ``firmware/<runtime>-<hash>/``
 holds the binary, its manifest and ``report.json``. The source tree's object files stay
-between builds, so a changed firmware file costs only its frozen content and a link.
+between builds (a build folder per target, checkout and C-module content), so a changed
+firmware file costs only its frozen content and a link.
 """
 import fcntl
 import json
@@ -42,6 +47,8 @@ TARGETS = {   # runtime: (bits, compiler prefix, mpy-cross -march, extra make op
                  "gcc-i686-linux-gnu"),
 }
 RUNTIMES = ("stock",) + tuple(TARGETS)
+# C modules built into the Unix port for the sim board (its mapped flash: simflash.c)
+USER_C_MODULES = os.path.join("boards", BOARD, "micropython-modules")
 
 
 def _say(text):
@@ -78,7 +85,24 @@ def _input_hash(runtime, identity, manifest, root):
              _compiler_version(prefix), manifest)
     files = [(name, os.path.join(folder, name))
              for folder, names in frozen_modules(BOARD, root) for name in names]
-    return content_key(parts, files)[:16]
+    return content_key(parts, files + _c_module_files(root))[:16]
+
+
+def _c_module_files(root):
+    files = []
+    for folder, dirs, names in os.walk(os.path.join(root, USER_C_MODULES)):
+        dirs.sort()
+        files += [(os.path.relpath(os.path.join(folder, name), root), os.path.join(folder, name))
+                  for name in sorted(names)]
+    return files
+
+
+def _build_dir(runtime, root):
+    """The port's build folder for this target and these C modules: its object files are
+    reused by make, which goes by file times, so C sources put back older (another
+    checkout, an older commit) get a folder of their own instead of stale objects."""
+    parts = (runtime, TARGETS[runtime][:4], MAKE_OPTIONS, os.path.join(root, USER_C_MODULES))
+    return "build-prepay-%s-%s" % (runtime, content_key(parts, _c_module_files(root))[:10])
 
 
 def _frozen_bytes(object_path, prefix):
@@ -155,7 +179,7 @@ def _build(runtime, tree, identity, manifest, progress, root):
         _make(os.path.join(tree, "mpy-cross"), [], os.path.join(tree, "mpy-cross.log"),
               "building mpy-cross (about 20 s)", progress)
     unix = os.path.join(tree, "ports", "unix")
-    build_dir = "build-prepay-" + runtime
+    build_dir = _build_dir(runtime, root)
     os.makedirs(os.path.join(unix, build_dir), exist_ok=True)
     # makemanifest reuses a frozen .mpy newer than its source, by module name: a checkout
     # of older files (git archive, cp -p, another tree) would be frozen stale. Compiling
@@ -171,7 +195,8 @@ def _build(runtime, tree, identity, manifest, progress, root):
         f.write("Prepay's frozen manifest needs nothing from micropython-lib.\n")
     args = list(MAKE_OPTIONS) + list(extra) + [
         "BUILD=" + build_dir, "FROZEN_MANIFEST=" + manifest_path, "MPY_LIB_DIR=" + no_lib,
-        "MPY_CROSS_FLAGS=-march=" + march]
+        "MPY_CROSS_FLAGS=-march=" + march,
+        "USER_C_MODULES=" + os.path.join(root, USER_C_MODULES)]
     if prefix:
         args.append("CROSS_COMPILE=" + prefix)
     _make(unix, args, os.path.join(unix, build_dir + ".log"),
