@@ -112,3 +112,22 @@ def test_the_frozen_builds_map_the_flash_image_and_a_killed_process_leaves_its_w
     assert len(data) == 4 * 4096
     assert data[4096 + 100:4096 + 108] == b"record 1"
     assert data.count(b"\xff") == len(data) - 8
+
+
+def test_the_esp32_board_frozen_at_32_bits_builds_against_the_fake_machine():
+    """The build bench_esp32_board_heap.py measures: the esp32 bundle frozen into the
+    32-bit port, both variants built on tests/fakes, the drivers from the image."""
+    report = firmware.build("frozen32", board="esp32")
+    assert report["board"] == "esp32"
+    assert report["frozen_modules"] == len(shipped(REPO_ROOT, "esp32")[0])
+    code = ("import sys\nsys.path.insert(0, %r)\nsys.modules.pop('machine', None)\n"
+            "import machine, esp32\nfrom boards.esp32 import board\n"
+            "for variant in ('electricity', 'water'):\n"
+            "    machine.fake_reset()\n    esp32.fake_reset()\n"
+            "    made = board.build_board({'variant': variant}, ticks_ms=machine.fake_ticks_ms)\n"
+            "    print(made.supply.kind, board.__file__, sys.maxsize)\n"
+            % os.path.join(REPO_ROOT, "tests", "fakes"))
+    out = subprocess.run([report["binary"], "-c", code], capture_output=True, text=True,
+                         cwd="/", env=dict(os.environ, MICROPYPATH=".frozen"))
+    assert out.stdout.splitlines() == ["relay boards/esp32/board.py 2147483647",
+                                       "valve boards/esp32/board.py 2147483647"], out.stderr

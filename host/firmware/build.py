@@ -47,8 +47,8 @@ TARGETS = {   # runtime: (bits, compiler prefix, mpy-cross -march, extra make op
                  "gcc-i686-linux-gnu"),
 }
 RUNTIMES = ("stock",) + tuple(TARGETS)
-# C modules built into the Unix port for the sim board (its mapped flash: simflash.c)
-USER_C_MODULES = os.path.join("boards", BOARD, "micropython-modules")
+# A board's C modules built into the Unix port (the sim board's mapped flash: simflash.c)
+C_MODULES = "micropython-modules"
 
 
 def _say(text):
@@ -79,30 +79,36 @@ def _make(tree, args, log_path, what, progress):
                             % (what, proc.returncode, errors[0][:300], log_path))
 
 
-def _input_hash(runtime, identity, manifest, root):
+def _input_hash(runtime, identity, manifest, root, board=BOARD):
     bits, prefix, march, extra, _ = TARGETS[runtime]
     parts = (FORMAT, identity, runtime, bits, march, extra, MAKE_OPTIONS,
              _compiler_version(prefix), manifest)
     files = [(name, os.path.join(folder, name))
-             for folder, names in frozen_modules(BOARD, root) for name in names]
-    return content_key(parts, files + _c_module_files(root))[:16]
+             for folder, names in frozen_modules(board, root) for name in names]
+    return content_key(parts, files + _c_module_files(root, board))[:16]
 
 
-def _c_module_files(root):
+def _c_modules(root, board):
+    """The board's folder of C modules (MicroPython's USER_C_MODULES), or None."""
+    folder = os.path.join(root, "boards", board, C_MODULES)
+    return folder if os.path.isdir(folder) else None
+
+
+def _c_module_files(root, board):
     files = []
-    for folder, dirs, names in os.walk(os.path.join(root, USER_C_MODULES)):
+    for folder, dirs, names in os.walk(_c_modules(root, board) or os.devnull):
         dirs.sort()
         files += [(os.path.relpath(os.path.join(folder, name), root), os.path.join(folder, name))
                   for name in sorted(names)]
     return files
 
 
-def _build_dir(runtime, root):
+def _build_dir(runtime, root, board):
     """The port's build folder for this target and these C modules: its object files are
     reused by make, which goes by file times, so C sources put back older (another
     checkout, an older commit) get a folder of their own instead of stale objects."""
-    parts = (runtime, TARGETS[runtime][:4], MAKE_OPTIONS, os.path.join(root, USER_C_MODULES))
-    return "build-prepay-%s-%s" % (runtime, content_key(parts, _c_module_files(root))[:10])
+    parts = (runtime, TARGETS[runtime][:4], MAKE_OPTIONS, _c_modules(root, board))
+    return "build-prepay-%s-%s" % (runtime, content_key(parts, _c_module_files(root, board))[:10])
 
 
 def _frozen_bytes(object_path, prefix):
@@ -130,8 +136,10 @@ class _Lock:
         self.file.close()
 
 
-def build(runtime, micropython_src=None, force=False, progress=_say, root=REPO_ROOT):
-    """The frozen Unix port for ``runtime`` (built or from the cache); returns its report:
+def build(runtime, micropython_src=None, force=False, progress=_say, root=REPO_ROOT,
+          board=BOARD):
+    """The frozen Unix port for ``runtime`` (built or from the cache) with ``board``'s
+    bundle frozen in (the sim board's unless measuring another's); returns its report:
     runtime, bits, binary, hash, cached, seconds, micropython_source, frozen_modules,
     frozen_bytes (the frozen content in the image), binary_bytes, manifest."""
     if runtime not in TARGETS:
@@ -147,16 +155,17 @@ def build(runtime, micropython_src=None, force=False, progress=_say, root=REPO_R
             tree, identity = source.given_tree(micropython_src)
         else:
             tree, identity = source.pinned_tree(CACHE, progress)
-        manifest = manifest_text(BOARD, "unix", root)
-        digest = _input_hash(runtime, identity, manifest, root)
-        product = os.path.join(CACHE, "firmware", "%s-%s" % (runtime, digest))
+        manifest = manifest_text(board, "unix", root)
+        digest = _input_hash(runtime, identity, manifest, root, board)
+        product = os.path.join(CACHE, "firmware", "%s-%s" % (
+            runtime if board == BOARD else runtime + "-" + board, digest))
         report_path = os.path.join(product, "report.json")
         if os.path.exists(report_path) and not force:
             with open(report_path) as f:
                 report = json.load(f)
             report["cached"] = True
             return report
-        report = _build(runtime, tree, identity, manifest, progress, root)
+        report = _build(runtime, tree, identity, manifest, progress, root, board)
         report.update(hash=digest, cached=False, seconds=round(time.monotonic() - started, 1))
         tmp = product + ".tmp-%d" % os.getpid()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -173,13 +182,13 @@ def build(runtime, micropython_src=None, force=False, progress=_say, root=REPO_R
         return report
 
 
-def _build(runtime, tree, identity, manifest, progress, root):
+def _build(runtime, tree, identity, manifest, progress, root, board):
     bits, prefix, march, extra, _ = TARGETS[runtime]
     if not os.path.exists(os.path.join(tree, "mpy-cross", "build", "mpy-cross")):
         _make(os.path.join(tree, "mpy-cross"), [], os.path.join(tree, "mpy-cross.log"),
               "building mpy-cross (about 20 s)", progress)
     unix = os.path.join(tree, "ports", "unix")
-    build_dir = _build_dir(runtime, root)
+    build_dir = _build_dir(runtime, root, board)
     os.makedirs(os.path.join(unix, build_dir), exist_ok=True)
     # makemanifest reuses a frozen .mpy newer than its source, by module name: a checkout
     # of older files (git archive, cp -p, another tree) would be frozen stale. Compiling
@@ -195,8 +204,9 @@ def _build(runtime, tree, identity, manifest, progress, root):
         f.write("Prepay's frozen manifest needs nothing from micropython-lib.\n")
     args = list(MAKE_OPTIONS) + list(extra) + [
         "BUILD=" + build_dir, "FROZEN_MANIFEST=" + manifest_path, "MPY_LIB_DIR=" + no_lib,
-        "MPY_CROSS_FLAGS=-march=" + march,
-        "USER_C_MODULES=" + os.path.join(root, USER_C_MODULES)]
+        "MPY_CROSS_FLAGS=-march=" + march]
+    if _c_modules(root, board):
+        args.append("USER_C_MODULES=" + _c_modules(root, board))
     if prefix:
         args.append("CROSS_COMPILE=" + prefix)
     _make(unix, args, os.path.join(unix, build_dir + ".log"),
@@ -207,7 +217,8 @@ def _build(runtime, tree, identity, manifest, progress, root):
         "runtime": runtime,
         "bits": bits,
         "micropython_source": identity,
-        "frozen_modules": sum(len(names) for _, names in frozen_modules(BOARD, root)),
+        "board": board,
+        "frozen_modules": sum(len(names) for _, names in frozen_modules(board, root)),
         "frozen_bytes": _frozen_bytes(os.path.join(unix, build_dir, "frozen_content.o"),
                                       prefix),
         "binary_bytes": os.path.getsize(binary),
