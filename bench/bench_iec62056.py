@@ -1,7 +1,7 @@
 """The optical port's figures: the engine's own time for a full readout on MicroPython
 against the same bytes' time on the wire at 9600 Bd 7E1, a whole session through the
-simulator's pty with the standard's delays, the engine's heap, and a fuzz run of
-random and mutated frames (``--frames``, default 100 000) with its result.
+simulator's pty with the standard's delays, the engine's heap (stock and frozen32), and
+a fuzz run of random and mutated frames (``--frames``, default 100 000) with its result.
 
     .venv/bin/python bench/bench_iec62056.py [--frames N]
 """
@@ -76,13 +76,20 @@ def engine_figures():
     return int(us), int(n)
 
 
-def engine_heap():
-    """Bytes the engine and its port objects hold, and the most a readout allocates,
-    on the 64-bit Unix port (an ESP32's 32-bit objects take about 0.6 of it)."""
-    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+def engine_heap(runtime="stock"):
+    """Bytes the engine and its port objects hold, and what a readout allocates in all
+    (short-lived: it is streamed a line at a time), on the PyPI 64-bit Unix port or on
+    a frozen build (``frozen32``: the ESP32's width, the firmware from the image)."""
+    if runtime == "stock":
+        exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+        path = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "firmware", "lib"), ROOT]
+    else:
+        from host.firmware.build import build
+        exe = build(runtime)["binary"]
+        path = [os.path.join(ROOT, "tests")]    # the test kit; the firmware is frozen
     src = r"""
 import gc, sys
-sys.path[:0] = ["%(tests)s", "%(lib)s", "%(root)s"]
+sys.path[:0] = %(path)r
 from dualrt import tmp_dir
 from optical_kit import Bench
 import app_ir
@@ -99,9 +106,10 @@ c = gc.mem_alloc()
 bench.talk(b"\x06050\r\n", 3000)
 d = gc.mem_alloc()
 print("HEAP", b - a, d - c)
-""" % {"tests": os.path.join(ROOT, "tests"), "lib": os.path.join(ROOT, "firmware", "lib"), "root": ROOT}
+""" % {"path": path}
     out = subprocess.run([exe, "-X", "heapsize=800K", "-c", src], capture_output=True,
-                         text=True, cwd=ROOT, timeout=300)
+                         text=True, cwd=ROOT, timeout=300,
+                         env=dict(os.environ, MICROPYPATH=".frozen"))
     line = [x for x in out.stdout.splitlines() if x.startswith("HEAP")]
     if not line:
         raise SystemExit("heap run failed:\n" + out.stdout + out.stderr)
@@ -111,7 +119,8 @@ print("HEAP", b - a, d - c)
 
 def pty_session():
     """A whole readout and a programming session through the sim's pty, as a client
-    sees them (the meter's 200 ms reaction and 300 ms switch delays included)."""
+    sees them (the meter's 200 ms reaction and 300 ms switch delays included), on the
+    32-bit frozen build in a 64 KB heap."""
     from host.readout import jobs
     from host.sim.runner import Sim
     from host.sim.script import meter_seconds
@@ -124,7 +133,7 @@ def pty_session():
     with open(os.path.join(state, "meter.json"), "w") as f:
         json.dump(cfg, f)
     link = os.path.join(state, "ir")
-    sim = Sim(state, heap="300K", heap_mode="off", ir_link=link)
+    sim = Sim(state, heap="64K", runtime="frozen32", heap_mode="off", ir_link=link)
     sim.world.rtc_s = meter_seconds("2026-11-23T08:00")
     sim.power_on()
     thread = threading.Thread(target=sim.serve, args=(15000,))
@@ -165,9 +174,10 @@ def main():
     print("readout: %d bytes; engine %.1f ms on the Unix port (x%d for an ESP32: %.0f ms); "
           "wire at 9600 Bd 7E1: %.0f ms" % (nbytes, us / 1000, ESP32_FACTOR,
                                             us / 1000 * ESP32_FACTOR, wire_ms))
-    held, alloc = engine_heap()
-    print("heap (64-bit Unix port): engine and port objects %d bytes held; a readout "
-          "allocates %d bytes of short-lived garbage" % (held, alloc))
+    for runtime in ("stock", "frozen32"):
+        held, alloc = engine_heap(runtime)
+        print("heap (%s): engine and port objects %d bytes held; a readout allocates %d "
+              "bytes of short-lived garbage" % (runtime, held, alloc))
     readout_s, program_s, lines = pty_session()
     print("through the sim's pty: readout of %d lines %.2f s; programming session "
           "(P1, 2 x R1, B0) %.2f s" % (lines, readout_s, program_s))

@@ -51,9 +51,9 @@ class Served:
         os.makedirs(state_dir, exist_ok=True)
         with open(os.path.join(state_dir, "meter.json"), "w") as f:
             json.dump(config, f)
-        # 300K: the working tree's second boot after a cut does not fit 200K today,
-        # with or without the optical port (reported); this test is about the port
-        self.sim = Sim(state_dir, heap="300K", heap_mode="off", ir_link=link)
+        # the most ESP32-like runtime, as the sim stories: 32 bits, frozen, a 64 KB heap
+        self.sim = Sim(state_dir, heap="64K", runtime="frozen32", heap_mode="off",
+                       ir_link=link)
         self.sim.world.rtc_s = meter_seconds("2026-11-23T08:00")
         self.port = link
         self.thread = None
