@@ -12,6 +12,9 @@ Rooms, each one job:
   pricing   the sale computation (pure: tariff + amount -> deductions and units)
   sales     one sale = tokens + ledger rows + audit entry, in one transaction
   office    the back office's changes, each with its audit entry, and the counter's look-ups
+  api       every operation once (name, role, parameters): what both doors call
+  server    the vending server (FastAPI): sessions, a route per operation, role checks
+  client    the server's client (httpx), used by ``prepay vend --server``
   ...       mgmt, adjustments, payments, receipts, reports
 
 Money is integer cents (``*_cents``), prices integer millionths of a currency unit per

@@ -13,3 +13,15 @@ def database_said(exc):
     """The first line of what the database itself said about ``exc`` (a SQLAlchemy
     ``DBAPIError``): never the statement or its parameters, which may hold anything."""
     return (str(getattr(exc, "orig", exc)).strip().splitlines() or ["?"])[0]
+
+
+def database_error(exc):
+    """The one line a user sees for a database error (``DBAPIError``), by its kind."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+    from host.vending.text import shown
+    said = shown(database_said(exc))
+    if isinstance(exc, OperationalError):
+        return "database unavailable or locked: %s" % said
+    if isinstance(exc, IntegrityError):
+        return "refused by the database (conflicting record): %s" % said
+    return "refused by the database: %s" % said

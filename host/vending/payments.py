@@ -43,9 +43,11 @@ from host.vending.text import field
 REQUIRED = ("reference", "date", "account", "amount")
 
 
-def read_statement(path):
-    """The statement's lines as dicts (lower-case column names, stripped cells, ``line``)."""
-    text = textfile.read(path, "statement")
+def read_statement(path, text=None):
+    """The statement's lines as dicts (lower-case column names, stripped cells, ``line``);
+    ``text``: the file's text already read (as ``textfile.read`` reads it) by a client."""
+    if text is None:
+        text = textfile.read(path, "statement")
     try:
         reader = csv.DictReader(io.StringIO(text, newline=""))
         header = [h.strip().lower() for h in (reader.fieldnames or [])]
@@ -113,7 +115,7 @@ def _vended_before(conn, source, ref, account, amount_cents):
     return True
 
 
-def import_lines(station, operator, path, source):
+def import_lines(station, operator, path, source, text=None):
     """Vend a statement line by line, each in its own transactions: yields ``(status,
     entry)`` as each line is done (``vended``, ``skipped``, ``unmatched`` or ``failed``,
     the entry saying why), so that the caller can show a token the moment it is sold. A
@@ -121,7 +123,7 @@ def import_lines(station, operator, path, source):
     and the next line is tried; a re-run picks up what did not get done."""
     source = field(source, schema.payments.c.source, "statement source")
     seen = set()
-    for row in read_statement(path):
+    for row in read_statement(path, text):
         entry = {"line": row["line"], "reference": row["reference"], "account": row["account"],
                  "amount": row["amount"]}
         try:

@@ -1,4 +1,6 @@
-"""Fixtures for the vending tests: each ledger test runs on SQLite and on PostgreSQL.
+"""Fixtures for the vending tests: each ledger test runs on SQLite and on PostgreSQL, and
+a test that asks for ``mode`` runs locally and through the vending server (``local``,
+``server``).
 
 PostgreSQL comes from ``PREPAY_TEST_PG_URL`` or a server these fixtures start themselves
 (``pgserver.py``). When it cannot be had the PostgreSQL cases are skipped locally but
@@ -51,3 +53,8 @@ def world(db_url):
     w = World(db_url)
     yield w
     w.engine.dispose()
+
+
+@pytest.fixture(params=["local", "server"])
+def mode(request):
+    return request.param

@@ -1,6 +1,8 @@
 """``prepay vend`` as a clerk uses it: the README session from an empty database to a
 printed receipt, bad input (one line on stderr, exit 2, nothing written), and a search of
-every file and output for the vending key."""
+every file and output for the vending key. Each test runs in local mode and through the
+vending server (``prepay vend --server``, the server started after ``init`` and the first
+admin, which are done on the server machine)."""
 import csv
 import json
 import os
@@ -10,25 +12,42 @@ from sqlalchemy import func, select
 
 from host.cli import main
 from host.vending import db, schema
+from vendserver import VendServer
 
 VK_HEX = "abababababababab949494949494949401234567"
 VK2_HEX = "00112233445566778899aabbccddeeff00112233"
 VK02_HEX = "0123456789abcdef"
 PAN = "600727000000000009"
 PAN_1993 = "600727000000000017"
+PASSPHRASE = "a long keystore passphrase"
 
 
 class Session:
     """Runs ``prepay`` in this process with the clerk's environment; keeps every output."""
 
-    def __init__(self, url, tmp_path, monkeypatch, capsys):
-        self.url, self.tmp, self.capsys, self.mp = url, tmp_path, capsys, monkeypatch
+    def __init__(self, url, tmp_path, monkeypatch, capsys, mode="local"):
+        self.url, self.tmp, self.capsys, self.mp, self.mode = url, tmp_path, capsys, monkeypatch, mode
         self.outputs = []
+        self.server = None
         monkeypatch.setenv("PREPAY_DB", url)
-        monkeypatch.setenv("PREPAY_KEYSTORE_PASSPHRASE", "a long keystore passphrase")
-        monkeypatch.delenv("PREPAY_OPERATOR", raising=False)
+        monkeypatch.setenv("PREPAY_KEYSTORE_PASSPHRASE", PASSPHRASE)
+        for name in ("PREPAY_OPERATOR", "PREPAY_SERVER"):
+            monkeypatch.delenv(name, raising=False)
+
+    def serve(self):
+        """From here on the CLI is a client: it has the server's URL and nothing else."""
+        self.server = VendServer(self.url, PASSPHRASE, self.tmp).start()
+        self.mp.setenv("PREPAY_SERVER", self.server.url)
+        self.mp.delenv("PREPAY_DB")
+        self.mp.delenv("PREPAY_KEYSTORE_PASSPHRASE")
+
+    def close(self):
+        if self.server:
+            self.server.stop()
 
     def run(self, *argv, operator=None, password=None, new_password=None):
+        if self.server and operator is None and password is None:   # reads through a server need one
+            operator, password = CLERK["operator"], CLERK["password"]
         env = {"PREPAY_OPERATOR": operator, "PREPAY_OPERATOR_PASSWORD": password,
                "PREPAY_NEW_OPERATOR_PASSWORD": new_password}
         for name, value in env.items():
@@ -66,6 +85,8 @@ def setup_station(s):
     (s.tmp / "vk02.hex").write_text(VK02_HEX)
     s.ok("init", "--timezone", "Africa/Nairobi", "--approval-wait", 0)   # supervisors work at once
     s.ok("operator", "add", "root", "--role", "admin", new_password="root-password")
+    if s.mode == "server":
+        s.serve()
     admin = {"operator": "root", "password": "root-password"}
     s.ok("operator", "add", "alice", "--role", "clerk", new_password="alice-password", **admin)
     s.ok("operator", "add", "sam", "--role", "supervisor", new_password="sam-password", **admin)
@@ -85,10 +106,13 @@ CLERK = {"operator": "alice", "password": "alice-password"}
 
 
 @pytest.fixture
-def session(db_url, tmp_path, monkeypatch, capsys):
-    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys)
-    setup_station(s)
-    return s
+def session(db_url, mode, tmp_path, monkeypatch, capsys):
+    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys, mode)
+    try:
+        setup_station(s)
+        yield s
+    finally:
+        s.close()
 
 
 def test_clerk_session_to_printed_receipt(session):
@@ -132,9 +156,10 @@ def test_bad_input_one_line_nonzero_nothing_written(session):
         assert code == 2, (argv, err)
         assert len(err.strip().splitlines()) == 1 and expected in err, (argv, err)
         assert s.counts() == before, argv
-    s.mp.setenv("PREPAY_KEYSTORE_PASSPHRASE", "not the passphrase")
-    code, _, err = s.run("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
-    assert code == 2 and "wrong keystore passphrase" in err and s.counts() == before
+    if s.mode == "local":           # through the server a clerk has no passphrase to get wrong
+        s.mp.setenv("PREPAY_KEYSTORE_PASSPHRASE", "not the passphrase")
+        code, _, err = s.run("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
+        assert code == 2 and "wrong keystore passphrase" in err and s.counts() == before
 
 
 def test_dual_confirmation(session):

@@ -1,25 +1,37 @@
 """Eight clerks at once: 8 processes x 250 sales to the same 10 meters must give 2,000
-complete sales and 2,000 distinct (meter, TID) pairs, on SQLite and on PostgreSQL."""
+complete sales and 2,000 distinct (meter, TID) pairs, on SQLite and on PostgreSQL, each
+process opening the database itself (local) or, logged in as its own clerk, through the
+vending server (server)."""
 import multiprocessing
 
 from sqlalchemy import func, select
 
 from host.vending import audit, schema
-from vendworld import World, sell_worker
+from vendworld import PASSPHRASE, World, add_clerks, sell_worker, server_sell_worker
+from vendserver import VendServer
 
 PROCESSES = 8
 SALES_EACH = 250
 METERS = 10
 
 
-def test_concurrent_sales_get_distinct_tids(db_url):
+def test_concurrent_sales_get_distinct_tids(db_url, mode, tmp_path):
     world = World(db_url, meters=METERS)
-    operator = world.ops["alice"]
+    server = None
+    if mode == "server":
+        clerks = add_clerks(world, PROCESSES)
+        server = VendServer(db_url, PASSPHRASE, tmp_path).start()
+        jobs = [(server.url, clerks[k], world.pans, SALES_EACH, k) for k in range(PROCESSES)]
+    else:
+        jobs = [(db_url, world.ops["alice"], world.pans, SALES_EACH, k) for k in range(PROCESSES)]
     world.engine.dispose()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(PROCESSES) as pool:
-        results = pool.starmap(sell_worker, [(db_url, operator, world.pans, SALES_EACH, k)
-                                             for k in range(PROCESSES)])
+    try:
+        with context.Pool(PROCESSES) as pool:
+            results = pool.starmap(server_sell_worker if server else sell_worker, jobs)
+    finally:
+        if server:
+            server.stop()
     done = [row for chunk in results for row in chunk]
     assert len(done) == PROCESSES * SALES_EACH
     assert len({(p, tid) for p, tid, _ in done}) == PROCESSES * SALES_EACH

@@ -16,11 +16,14 @@ STATEMENT = "reference,date,account,amount,channel\nQK1,2026-05-04 10:02,%s,150.
 
 
 @pytest.fixture
-def session(db_url, tmp_path, monkeypatch, capsys):
-    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys)
-    setup_station(s)
-    s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
-    return s
+def session(db_url, mode, tmp_path, monkeypatch, capsys):
+    s = Session(db_url if "://" in db_url else "sqlite:///" + db_url, tmp_path, monkeypatch, capsys, mode)
+    try:
+        setup_station(s)
+        s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
+        yield s
+    finally:
+        s.close()
 
 
 def refused(s, argv, who, said):

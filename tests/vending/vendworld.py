@@ -94,3 +94,26 @@ def sell_worker(url, operator, pans, count, offset):
     finally:
         engine.dispose()
     return done
+
+
+def add_clerks(world, count):
+    """``count`` more clerks (clerk1, clerk2, ...): one session each on a server."""
+    from host.vending import office
+    names = ["clerk%d" % (k + 1) for k in range(count)]
+    for name in names:
+        office.add_operator(world.station, world.ops["root"], name, "clerk", name + "-password")
+    return names
+
+
+def server_sell_worker(server_url, operator, pans, count, offset):
+    """``sell_worker`` through the vending server, logged in as ``operator`` (password
+    ``<operator>-password``)."""
+    from host.vending.client import Client
+    done = []
+    with Client(server_url) as client:
+        client.login(operator, operator + "-password")
+        for i in range(count):
+            p = pans[(i + offset) % len(pans)]
+            r = client.call("sell", meter=p, amount_cents=1000 + i % 7 * 100, channel="cash")
+            done.append((p, r["tid"], r["receipt"]))
+    return done

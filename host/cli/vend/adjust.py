@@ -2,7 +2,7 @@
 
 from host.errors import UserError
 from host.parse import int_arg
-from host.cli.vend.common import common, open_station, operator_row, table, token_digits, wrap
+from host.cli.vend.common import common, desk, table, token_digits, wrap
 
 
 def _adjust(vend):
@@ -34,7 +34,6 @@ KIND_FLAGS = {"refund": ("receipt", "amount"), "offset": ("account", "amount"),
 
 
 def _run_adjust_request(args):
-    from host.vending import adjustments
     from host.parse import fixed, money
     for name in ("receipt", "account", "meter", "amount", "units"):
         if getattr(args, name) is not None and name not in KIND_FLAGS[args.kind]:
@@ -42,18 +41,13 @@ def _run_adjust_request(args):
                 args.kind, " and ".join("--" + f for f in KIND_FLAGS[args.kind]), name))
     amount = money(args.amount, "amount", negative=args.kind == "offset") if args.amount else 0
     units = fixed(args.units, 1, "units", example="25.0") if args.units else 0
-    station = open_station(args)
-    operator = operator_row(station, args, "clerk")
-    row = adjustments.request(station, operator, args.kind, args.reason, sale_id=args.receipt,
-                              account=args.account, pan=args.meter, amount_cents=amount, units_tenths=units)
+    row = desk(args).call("adjust_request", kind=args.kind, reason=args.reason, receipt=args.receipt,
+                          account=args.account, meter=args.meter, amount_cents=amount, units_tenths=units)
     return row, "adjustment %d (%s) is pending until a supervisor confirms it" % (row["id"], args.kind)
 
 
 def _run_adjust_decide(args):
-    from host.vending import adjustments
-    station = open_station(args)
-    operator = operator_row(station, args, "supervisor")
-    row = adjustments.decide(station, operator, args.id, args.action == "confirm")
+    row = desk(args).call("adjust_decide", id=args.id, confirm=args.action == "confirm")
     text = "adjustment %d %s" % (row["id"], row["status"])
     if row.get("token"):
         text += "\ncredit token for meter %s: %s (TID %d)" % (row["token"]["meter"], token_digits(row["token"]["digits"]),
@@ -62,11 +56,10 @@ def _run_adjust_decide(args):
 
 
 def _run_adjust_list(args):
-    from host.vending import office
-    station = open_station(args)
-    rows = office.adjustment_list(station, pending_only=args.pending)
+    where = desk(args)
+    rows = where.call("adjust_list", pending=args.pending)
     return rows, table(rows, ["id", "kind", "status", "account", "sale_id", "amount_cents", "units_tenths",
-                              "requested_by", "requested_at", "confirmed_by", "reason"], station.zone())
+                              "requested_by", "requested_at", "confirmed_by", "reason"], where.zone())
 
 
 def register(vend):

@@ -4,7 +4,7 @@ import json
 
 from host.errors import UserError
 from host.parse import int_arg, integer
-from host.cli.vend.common import common, open_station, table, wrap
+from host.cli.vend.common import common, desk, table, wrap
 
 
 def _audit_parser(vend):
@@ -25,9 +25,9 @@ def _audit_parser(vend):
 
 
 def _run_audit_verify(args):
-    from host.vending import office
     anchors = dict(_anchor(text) for text in args.anchor)
-    problems, count = office.verify_audit(open_station(args), anchors)
+    found = desk(args).call("audit_verify", anchors=anchors)
+    problems, count = found["problems"], found["entries"]
     data = {"entries": count, "ok": not problems, "problems": problems, "anchors": len(anchors)}
     if problems:
         if args.json:
@@ -47,17 +47,15 @@ def _anchor(text):
 
 
 def _run_audit_show(args):
-    from host.vending import office
-    station = open_station(args)
-    tail = office.audit_tail(station, args.last)
+    where = desk(args)
+    tail = where.call("audit_show", last=args.last)
     head = tail["head"]
     return tail, table(tail["entries"], ["id", "at", "operator", "action", "subject", "payload"],
-                       station.zone()) + "head: entry %d sha256 %s\n" % (head["id"], head["hash"])
+                       where.zone()) + "head: entry %d sha256 %s\n" % (head["id"], head["hash"])
 
 
 def _run_audit_head(args):
-    from host.vending import office
-    head = office.audit_head(open_station(args))
+    head = desk(args).call("audit_head")
     return head, "%d:%s\n" % (head["id"], head["hash"])
 
 

@@ -12,13 +12,15 @@ from host.errors import UserError
 
 
 def common(parser, operator=False):
+    """The options every command has. ``operator``: the command acts (and so needs an
+    operator in local mode too); through a server every command needs one."""
     parser.add_argument("--db", metavar="URL", help="database URL or SQLite path (default: PREPAY_DB, "
-                        "else $XDG_DATA_HOME/prepay/vending.db)")
+                        "else $XDG_DATA_HOME/prepay/vending.db); local mode only")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    if operator:
-        parser.add_argument("--operator", metavar="NAME", default=os.environ.get("PREPAY_OPERATOR"),
-                            help="acting operator (default: PREPAY_OPERATOR); password from "
-                                 "PREPAY_OPERATOR_PASSWORD or a prompt")
+    parser.add_argument("--operator", metavar="NAME", default=os.environ.get("PREPAY_OPERATOR"),
+                        help="acting operator (default: PREPAY_OPERATOR); password from "
+                             "PREPAY_OPERATOR_PASSWORD or a prompt" + (
+                                 "" if operator else "; needed with --server only"))
     return parser
 
 
@@ -38,29 +40,21 @@ def passphrase():
 def wrap(job):
     """Turn the station's own errors into the CLI's one-line user errors."""
     def run(args):
-        from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-        from host.vending.errors import VendError
+        from sqlalchemy.exc import DBAPIError
+        from host.vending.errors import VendError, database_error
         from host.vending.text import shown
         try:
             result = job(args)
         except (VendError, UserError) as exc:       # they may quote what was typed or stored
             raise UserError(shown(exc))
-        except OperationalError as exc:
-            raise UserError("database unavailable or locked: %s" % _first_line(exc))
-        except IntegrityError as exc:
-            raise UserError("refused by the database (conflicting record): %s" % _first_line(exc))
         except DBAPIError as exc:                   # never the statement and its parameters
-            raise UserError("refused by the database: %s" % _first_line(exc))
+            raise UserError(database_error(exc))
+        finally:
+            _close_desk(args)
         if result is not None:
             emit(args, result)
         return 0
     return run
-
-
-def _first_line(exc):
-    from host.vending.errors import database_said
-    from host.vending.text import shown
-    return shown(database_said(exc))
 
 
 def emit(args, result):
@@ -89,10 +83,96 @@ def open_station(args):
 
 def operator_row(station, args, role="clerk"):
     from host.vending import office
+    return office.login(station, _operator_name(args), _operator_password(args), role)
+
+
+def _operator_name(args):
     if not args.operator:
         raise UserError("say who is acting: --operator NAME or PREPAY_OPERATOR")
-    password = secret("PREPAY_OPERATOR_PASSWORD", "Password for %s: " % args.operator)
-    return office.login(station, args.operator, password, role)
+    return args.operator
+
+
+def _operator_password(args):
+    return secret("PREPAY_OPERATOR_PASSWORD", "Password for %s: " % args.operator)
+
+
+def server_url(args):
+    return getattr(args, "server", None) or os.environ.get("PREPAY_SERVER") or None
+
+
+def desk(args):
+    """Where this command's operations run: the vending server (``--server URL`` or
+    PREPAY_SERVER, as the operator logged in there) or this process (local mode)."""
+    found = getattr(args, "_desk", None)
+    if found is None:
+        found = RemoteDesk(args) if server_url(args) else LocalDesk(args)
+        args._desk = found
+    return found
+
+
+def _close_desk(args):
+    found = args.__dict__.pop("_desk", None)
+    if found is not None:
+        found.close()
+
+
+class LocalDesk:
+    """The operations run in this process on the database (``--db``/PREPAY_DB)."""
+    local = True
+
+    def __init__(self, args):
+        self.args = args
+        self.station = open_station(args)
+
+    def call(self, name, /, **params):
+        from host.vending import api
+        op = api.OPERATIONS[name]
+        actor = operator_row(self.station, self.args, op.role) if op.change else None
+        return api.call(self.station, actor, name, params)
+
+    def call_as(self, actor, name, /, **params):
+        from host.vending import api
+        return api.call(self.station, actor, name, params)
+
+    def zone(self):
+        return self.station.zone()
+
+    def close(self):
+        self.station.engine.dispose()
+
+
+class RemoteDesk:
+    """The operations run on the vending server, as the operator logged in there."""
+    local = False
+
+    def __init__(self, args):
+        from host.vending.client import Client
+        if args.db:
+            raise UserError("--db is for local mode: with --server the server holds the database")
+        self.client = Client(server_url(args))
+        try:
+            self.client.login(_operator_name(args), _operator_password(args))
+        except BaseException:
+            self.client.close()
+            raise
+        self._zone = None
+
+    def call(self, name, /, **params):
+        return self.client.call(name, **params)
+
+    def zone(self):
+        if self._zone is None:
+            import zoneinfo
+            self._zone = zoneinfo.ZoneInfo(self.client.call("station")["timezone"])
+        return self._zone
+
+    def close(self):
+        try:
+            if self.client.operator is not None:
+                self.client.logout()
+        except Exception:               # the work is done; an expired session is no error
+            pass
+        self.client.close()
 
 
 def parse_date(text, what="date"):
@@ -102,12 +182,9 @@ def parse_date(text, what="date"):
 
 
 def json_value(value):
-    """JSON for what json does not know: the ledger's naive UTC times as ISO 8601 UTC."""
-    if isinstance(value, datetime.datetime):
-        return value.isoformat() + ("Z" if value.tzinfo is None else "")
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return str(value)
+    """JSON for what json does not know (the ledger's naive UTC times as ISO 8601 UTC)."""
+    from host.vending.api import json_value as encode
+    return encode(value)
 
 
 UNIT_SUFFIXES = ("_cents", "_bp", "_tenths", "_micro")

@@ -1,7 +1,7 @@
 """``prepay vend customer`` and ``prepay vend debt``: customers and their debt."""
 
 from host.parse import int_arg
-from host.cli.vend.common import common, open_station, operator_row, wrap
+from host.cli.vend.common import common, desk, wrap
 
 
 def _customer(vend):
@@ -22,20 +22,17 @@ def _customer(vend):
 
 
 def _run_customer_add(args):
-    from host.vending import office
-    station = open_station(args)
-    actor = operator_row(station, args, "clerk")
-    added = office.add_customer(station, actor, args.account, args.name, args.address, args.phone,
-                                args.contact, args.id_number, args.settlement_day)
-    return {"account": added["account"], "name": added["name"]}, "customer %s (%s) added" % (
+    added = desk(args).call("customer_add", account=args.account, name=args.name, address=args.address,
+                            phone=args.phone, contact=args.contact, id_number=args.id_number,
+                            settlement_day=args.settlement_day)
+    return added, "customer %s (%s) added" % (
         added["account"], added["name"])
 
 
 def _run_customer_show(args):
-    from host.vending import office
     from host.vending.money import fmt_cents, fmt_percent
     from host.vending.text import shown
-    c = office.customer(open_station(args), args.account)
+    c = desk(args).call("customer_show", account=args.account)
     text = "%s  %s\nphone %s  settlement day %d\ndebt %s (recovery %s)\nmeters: %s\n" % (
         shown(c["account"]), shown(c["name"]), shown(c["phone"] or "-"), c["settlement_day"],
         fmt_cents(c["debt_cents"]), fmt_percent(c["debt_recovery_bp"]),
@@ -54,13 +51,10 @@ def _debt(vend):
 
 
 def _run_debt_set(args):
-    from host.vending import office
     from host.vending.money import fmt_cents, fmt_percent
     from host.parse import money, percent_bp
     amount, rate = money(args.amount, "debt"), percent_bp(args.recovery, "recovery")
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    done = office.set_debt(station, actor, args.account, amount, rate)
+    done = desk(args).call("debt_set", account=args.account, debt_cents=amount, recovery_bp=rate)
     return done, "debt of %s set to %s, recovery %s" % (done["account"], fmt_cents(amount),
                                                         fmt_percent(rate))
 

@@ -1,7 +1,7 @@
 """``prepay vend init``: create or upgrade the vending database."""
 
 from host.errors import UserError
-from host.cli.vend.common import common, secret, wrap
+from host.cli.vend.common import common, secret, server_url, wrap
 from host.parse import int_arg
 
 
@@ -19,6 +19,8 @@ def _init(vend):
 
 def _run_init(args):
     from host.vending import bootstrap
+    if server_url(args):
+        raise UserError("init runs on the server machine, in local mode (without --server)")
     from host.vending.db import make_engine, resolve_url
     from host.vending.station import utc_now
     engine = make_engine(args.db, create_dir=True)

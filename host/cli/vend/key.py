@@ -1,7 +1,7 @@
 """``prepay vend key``: vending keys, stored encrypted; listed by identity only."""
 
 from host.parse import int_arg
-from host.cli.vend.common import common, open_station, operator_row, parse_date, table, wrap
+from host.cli.vend.common import common, desk, parse_date, table, wrap
 
 
 def _key(vend):
@@ -20,20 +20,19 @@ def _key(vend):
 
 
 def _run_key_add(args):
-    from host.vending import keystore, office
-    station = open_station(args)
-    actor = operator_row(station, args, "admin")
-    key_bytes = keystore.read_key_file(args.key_file)
+    from pydantic import SecretStr
+    from host.vending import keystore
+    where = desk(args)
+    key_hex = SecretStr(keystore.read_key_file(args.key_file).hex())
     expires = parse_date(args.expires, "--expires").date() if args.expires else None
-    done = office.add_vending_key(station, actor, args.sgc, args.krn, args.dkga, key_bytes, expires)
+    done = where.call("key_add", sgc=args.sgc, krn=args.krn, dkga=args.dkga, key_hex=key_hex, expires_on=expires)
     return done, "vending key SGC %06d KRN %d (DKGA%s) stored encrypted" % (args.sgc, args.krn, args.dkga)
 
 
 def _run_key_list(args):
-    from host.vending import office
-    station = open_station(args)
-    rows = office.vending_keys(station)
-    return rows, table(rows, ["sgc", "krn", "dkga", "expires_on", "created_at"], station.zone())
+    where = desk(args)
+    rows = where.call("key_list")
+    return rows, table(rows, ["sgc", "krn", "dkga", "expires_on", "created_at"], where.zone())
 
 
 def register(vend):

@@ -1,7 +1,7 @@
 """``prepay vend meter``: meters, their keys' identity and their customer."""
 
 from host.parse import int_arg
-from host.cli.vend.common import cell, common, open_station, operator_row, wrap
+from host.cli.vend.common import cell, common, desk, wrap
 from host.cli.vocabulary import flag
 
 
@@ -37,36 +37,27 @@ def _meter(vend):
 
 
 def _run_meter_add(args):
-    from host.vending import office
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    done = office.add_meter(station, actor, args.meter, args.account, args.sgc, args.ti, args.krn,
-                            args.kt, args.algorithm, args.base_date, args.utility, args.tariff,
-                            args.credit_mode, args.ken)
+    done = desk(args).call("meter_add", meter=args.meter, account=args.account, sgc=args.sgc, ti=args.ti,
+                           krn=args.krn, kt=args.kt, ken=args.ken, algorithm=args.algorithm,
+                           base_date=args.base_date, utility=args.utility, credit_mode=args.credit_mode,
+                           tariff=args.tariff)
     return done, "meter %s added for %s" % (done["meter"], done["account"])
 
 
 def _run_meter_move(args):
-    from host.vending import office
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    done = office.move_meter(station, actor, args.meter, args.account)
+    done = desk(args).call("meter_move", meter=args.meter, account=args.account)
     return done, "meter %s now belongs to %s" % (done["meter"], done["account"])
 
 
 def _run_meter_status(args):
-    from host.vending import office
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    done = office.set_meter_status(station, actor, args.meter, args.set)
+    done = desk(args).call("meter_status", meter=args.meter, status=args.set)
     return done, "meter %s is %s" % (done["meter"], done["status"])
 
 
 def _run_meter_show(args):
-    from host.vending import office
     from host.vending.text import shown
-    station = open_station(args)
-    meter = office.meter(station, args.meter)
+    where = desk(args)
+    meter = where.call("meter_show", meter=args.meter)
     customer = meter["customer"]
     text = ("%s  %s %s meter, %s\ncustomer %s (%s)\nSGC %06d TI %02d KRN %d KT %d %s base %d KEN %d\n"
             "tariff %s  last TID %d\n") % (
@@ -75,7 +66,7 @@ def _run_meter_show(args):
         meter["base_year"], meter["ken"], shown(meter["tariff"]), meter["last_tid"])
     done = meter.get("commissioning")
     text += ("commissioned %s by %s: serial %s, firmware %s, configuration %s, self-test %s\n" % (
-        cell("at", done["at"], station.zone()), shown(done["technician"]), shown(done["serial"]), done["firmware_hash"][:12],
+        cell("at", done["at"], where.zone()), shown(done["technician"]), shown(done["serial"]), done["firmware_hash"][:12],
         done["config_hash"][:12], ", ".join("%s %s" % (s["step"], s["result"]) for s in done["self_test"]))
         if done else "not commissioned (prepay provision meter)\n")
     return meter, text

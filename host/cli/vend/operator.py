@@ -5,7 +5,7 @@ import os
 import sys
 
 from host.errors import UserError
-from host.cli.vend.common import common, open_station, operator_row, table, wrap
+from host.cli.vend.common import common, desk, operator_row, table, wrap
 
 
 def _operator(vend):
@@ -22,6 +22,12 @@ def _operator(vend):
     d = common(s.add_parser("disable", help="disable an operator (admin)"), operator=True)
     d.add_argument("name")
     d.set_defaults(run=wrap(_run_operator_disable))
+    for action, what in (("enable", "enable a disabled operator (admin; a supervisor or admin is approved "
+                                    "again)"),
+                         ("approve", "approve a new supervisor or admin account (a second admin)")):
+        e = common(s.add_parser(action, help=what), operator=True)
+        e.add_argument("name")
+        e.set_defaults(run=wrap(_run_operator_change), action=action)
 
 
 def _new_password(name):
@@ -37,25 +43,33 @@ def _new_password(name):
 
 
 def _run_operator_add(args):
+    from pydantic import SecretStr
     from host.vending import office
-    station = open_station(args)
-    actor = operator_row(station, args, "admin") if office.admin_needed(station, args.role) else None
-    done = office.add_operator(station, actor, args.name, args.role, _new_password(args.name))
+    where = desk(args)
+    params = {"name": args.name, "role": args.role}
+    if where.local:         # the first operator is added here, by nobody, as an admin
+        station = where.station
+        actor = operator_row(station, args, "admin") if office.admin_needed(station, args.role) else None
+        done = where.call_as(actor, "operator_add", password=SecretStr(_new_password(args.name)), **params)
+    else:
+        done = where.call("operator_add", password=SecretStr(_new_password(args.name)), **params)
     return done, "operator %s added as %s" % (args.name, args.role)
 
 
 def _run_operator_list(args):
-    from host.vending import office
-    station = open_station(args)
-    rows = office.operator_list(station)
-    return rows, table(rows, ["name", "role", "active", "created_at"], station.zone())
+    where = desk(args)
+    rows = where.call("operator_list")
+    return rows, table(rows, ["name", "role", "active", "created_at"], where.zone())
 
 
 def _run_operator_disable(args):
-    from host.vending import office
-    station = open_station(args)
-    done = office.disable_operator(station, operator_row(station, args, "admin"), args.name)
+    done = desk(args).call("operator_disable", name=args.name)
     return done, "operator %s disabled" % args.name
+
+
+def _run_operator_change(args):
+    done = desk(args).call("operator_" + args.action, name=args.name)
+    return done, "operator %s: %s" % (args.name, done.get("state", "active"))
 
 
 def register(vend):

@@ -3,7 +3,7 @@
 import os
 
 from host.errors import UserError
-from host.cli.vend.common import common, emit, open_station, operator_row, warn, wrap
+from host.cli.vend.common import common, desk, emit, warn, wrap
 
 
 def _payments(vend):
@@ -20,9 +20,10 @@ def _payments(vend):
 def _run_payments_import(args):
     """Each line is printed as it is done (a sold line with its tokens), its receipt written
     at once; the summary comes last, and with --json everything at the end."""
+    from host import textfile
     from host.vending import payments, receipts
-    station = open_station(args)
-    operator = operator_row(station, args, "clerk")
+    where = desk(args)
+    statement = textfile.read(args.file, "statement")
     if args.receipts_dir:
         try:
             os.makedirs(args.receipts_dir, exist_ok=True)
@@ -31,7 +32,8 @@ def _run_payments_import(args):
     summary = payments.new_summary(args.source)
     warnings = []
     try:
-        for status, line in payments.import_lines(station, operator, args.file, args.source):
+        for done in where.call("payments_import", name=args.file, text=statement, source=args.source):
+            status, line = done["status"], done["line"]
             sale = line.pop("sale", None)
             payments.tally(summary, status, line)
             if not args.json and status != "skipped":

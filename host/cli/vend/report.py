@@ -4,7 +4,7 @@ import datetime
 
 from host.errors import UserError
 from host.parse import month as parse_month
-from host.cli.vend.common import common, open_station, parse_date, table, wrap
+from host.cli.vend.common import common, desk, parse_date, table, wrap
 
 
 def _report(vend):
@@ -31,8 +31,9 @@ def _range(p):
     p.add_argument("--csv", metavar="PATH", help="also write CSV")
 
 
-def _dates(args, station):
-    to = parse_date(args.date_to, "--to") if args.date_to else datetime.datetime.combine(station.clock().date(),
+def _dates(args):
+    from host.vending.station import utc_now
+    to = parse_date(args.date_to, "--to") if args.date_to else datetime.datetime.combine(utc_now().date(),
                                                                                      datetime.time())
     start = parse_date(args.date_from, "--from") if args.date_from else to - datetime.timedelta(days=30)
     if start > to:
@@ -54,20 +55,16 @@ def _days(start, end):
 
 def _run_report_daily(args):
     from host.vending import reports
-    station = open_station(args)
-    start, end = _dates(args, station)
-    with station.engine.connect() as conn:
-        rows = reports.daily(conn, start, end)
+    start, end = _dates(args)
+    rows = desk(args).call("report_daily", start=start, end=end)
     return _report_out(args, rows, reports.DAILY_COLUMNS, "daily sales, %s (UTC days)" % _days(start, end))
 
 
 def _run_report_settlement(args):
     from host.vending import reports
-    station = open_station(args)
     year, month = parse_month(args.month, "--month")
-    with station.engine.connect() as conn:
-        rows = reports.settlement(conn, year, month)
-        days = reports.settlement_days(conn)
+    found = desk(args).call("report_settlement", year=year, month=month)
+    rows, days = found["rows"], found["days"]
     covered = "; ".join("day %d covers %s" % (d, _days(*reports.settlement_period(year, month, d))) for d in days)
     return _report_out(args, rows, reports.SETTLEMENT_COLUMNS,
                        "settlement periods ending in %04d-%02d (UTC days): %s" % (year, month, covered))
@@ -75,10 +72,9 @@ def _run_report_settlement(args):
 
 def _run_report_meter(args):
     from host.vending import reports
-    station = open_station(args)
-    start, end = _dates(args, station)
-    with station.engine.connect() as conn:
-        pan, rows = reports.meter_history(conn, args.meter, start, end)
+    start, end = _dates(args)
+    found = desk(args).call("report_meter", meter=args.meter, start=start, end=end)
+    pan, rows = found["meter"], found["rows"]
     if args.chart:
         reports.chart(args.chart, pan, rows)
     return _report_out(args, rows, reports.METER_COLUMNS,

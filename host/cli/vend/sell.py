@@ -1,7 +1,7 @@
 """``prepay vend sell`` and ``prepay vend reprint``: a sale and its receipt."""
 
 from host.parse import int_arg
-from host.cli.vend.common import common, emit, open_station, operator_row, warn, wrap
+from host.cli.vend.common import common, desk, emit, warn, wrap
 
 
 def _receipt_file_arg(p):
@@ -37,12 +37,9 @@ def _deliver(args, data):
 
 
 def _run_sell(args):
-    from host.vending import sales
     from host.parse import money
     amount = money(args.amount)
-    station = open_station(args)
-    operator = operator_row(station, args, "clerk")
-    data = sales.sell(station, operator, args.meter, amount, args.channel, reference=args.ref)
+    data = desk(args).call("sell", meter=args.meter, amount_cents=amount, channel=args.channel, reference=args.ref)
     _deliver(args, data)
     if data.get("duplicate"):
         warn("payment reference %s was sold before: this is receipt %s again, nothing new was sold"
@@ -60,10 +57,7 @@ def _reprint(vend):
 
 
 def _run_reprint(args):
-    from host.vending import sales
-    station = open_station(args)
-    operator = operator_row(station, args, "clerk")
-    data = sales.reprint(station, operator, sale_id=args.receipt, pan=args.meter)
+    data = desk(args).call("reprint", receipt=args.receipt, meter=args.meter)
     _deliver(args, data)
 
 

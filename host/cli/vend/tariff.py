@@ -1,7 +1,7 @@
 """``prepay vend tariff``: tariffs, versioned with effective dates."""
 
 from host.errors import UserError
-from host.cli.vend.common import common, open_station, operator_row, parse_date, table, wrap
+from host.cli.vend.common import common, desk, parse_date, table, wrap
 
 
 def _tariff_args(p):
@@ -55,26 +55,18 @@ def _tariff_version(args):
 
 
 def _run_tariff_add(args):
-    from host.vending import office
     version = _tariff_version(args)
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    return office.add_tariff(station, actor, args.name, version), "tariff %s added" % args.name
+    return desk(args).call("tariff_add", name=args.name, version=version), "tariff %s added" % args.name
 
 
 def _run_tariff_revise(args):
-    from host.vending import office
     version = _tariff_version(args)
-    station = open_station(args)
-    actor = operator_row(station, args, "supervisor")
-    done = office.revise_tariff(station, actor, args.name, version)
+    done = desk(args).call("tariff_revise", name=args.name, version=version)
     return done, "tariff %s revised from %s" % (args.name, version["effective_from"].date())
 
 
 def _run_tariff_list(args):
-    from host.vending import office
-    station = open_station(args)
-    rows = office.tariffs(station)
+    rows = desk(args).call("tariff_list")
     text_rows = [dict(r, blocks=blocks_text(r["blocks"]), effective_from=r["effective_from"].date()
                       if r["effective_from"] else "always") for r in rows]
     return rows, table(text_rows, ["name", "effective_from", "blocks", "vat_bp", "service_cents",

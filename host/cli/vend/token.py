@@ -2,7 +2,7 @@
 
 from host.parse import int_arg
 from host.cli.token import add_test_options, test_control
-from host.cli.vend.common import common, open_station, operator_row, token_digits, wrap
+from host.cli.vend.common import common, desk, token_digits, wrap
 from host.cli.vocabulary import flag
 
 
@@ -44,23 +44,17 @@ def _token_text(title, rows, extra=""):
 
 
 def _run_mgmt(args):
-    from host.vending import mgmt
-    station = open_station(args)
-    operator = operator_row(station, args, "supervisor")
     value = getattr(args, args.value_name) if args.value_name else None
     if args.kind == "clear-credit" and value is None:
         value = 0xFFFF
-    row = mgmt.issue_management(station, operator, args.meter, args.kind, value)
+    row = desk(args).call("token_management", meter=args.meter, kind=args.kind, value=value)
     row["formatted"] = token_digits(row["digits"])
     return row, _token_text("%s token for meter %s" % (args.kind, row["meter"]), [row])
 
 
 def _run_key_change(args):
-    from host.vending import mgmt
-    station = open_station(args)
-    operator = operator_row(station, args, "supervisor")
-    result = mgmt.key_change(station, operator, args.meter, krn=args.krn, sgc=args.sgc, ti=args.ti, kt=args.kt,
-                             base_year=args.base_date, ken=args.ken)
+    result = desk(args).call("token_key_change", meter=args.meter, krn=args.krn, sgc=args.sgc, ti=args.ti,
+                             kt=args.kt, base_date=args.base_date, ken=args.ken)
     for row in result["tokens"]:
         row["formatted"] = token_digits(row["digits"])
     note = ("enter them in order; the meter's next sale prints them again before its credit token"
@@ -71,10 +65,8 @@ def _run_key_change(args):
 
 
 def _run_test_token(args):
-    from host.vending import mgmt
-    station = open_station(args)
-    operator = operator_row(station, args, "clerk")
-    row = mgmt.test_token(station, operator, test_control(args), args.mfr_code, args.mfr_digits)
+    row = desk(args).call("token_test", control=test_control(args), mfr_code=args.mfr_code,
+                          mfr_digits=args.mfr_digits)
     row["formatted"] = token_digits(row["digits"])
     return row, _token_text("test token: %s" % row["tests"], [row])
 

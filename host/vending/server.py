@@ -1,0 +1,229 @@
+"""The vending server (``prepay vend serve``): one process that holds the database URL and
+the unlocked keystore, and the only door through which operators act.
+
+An operator logs in with their password (``POST /api/login``) and gets a session token
+that expires (8 hours by default); a new login revokes their previous token, and so does
+disabling them (every request reads the operator's row again, so a disable or role change
+made on the server machine's CLI counts at once). Each route is made from one entry of
+``host.vending.api.OPERATIONS`` and refuses a caller without a valid token (401) or
+without the entry's role (403) before anything runs; the acting operator is always the
+token's, never a field of the request. Logging in is ``office.login`` with the client's
+address: failed logins are audited and throttled per operator name and per address there
+(in the database, so local mode and every server process share the count).
+
+FastAPI (OpenAPI at ``/docs`` and ``/openapi.json``) on uvicorn; the web console will be
+served by the same app.
+"""
+import json
+import secrets
+import socket
+import threading
+import time
+from typing import Annotated, Optional
+
+from pydantic import BaseModel, SecretStr
+
+from host.vending import api, office, operators, schema
+from host.vending.errors import PermissionDenied, VendError, database_error
+
+SESSION_SECONDS = 8 * 3600
+
+
+class Sessions:
+    """Session tokens in the server's memory: one per operator; a restart logs everyone out."""
+
+    def __init__(self, seconds=SESSION_SECONDS, clock=time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self._by_token, self._by_operator = {}, {}
+        self._lock = threading.Lock()
+
+    def open(self, operator):
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._revoke(operator["id"])
+            self._by_token[token] = (operator["id"], self.clock() + self.seconds)
+            self._by_operator[operator["id"]] = token
+        return token
+
+    def operator_id(self, token):
+        """The token's operator id; None if unknown, revoked or expired."""
+        with self._lock:
+            found = self._by_token.get(token)
+            if found is None:
+                return None
+            if self.clock() >= found[1]:
+                self._revoke(found[0])
+                return None
+            return found[0]
+
+    def revoke(self, operator_id):
+        with self._lock:
+            self._revoke(operator_id)
+
+    def _revoke(self, operator_id):
+        token = self._by_operator.pop(operator_id, None)
+        self._by_token.pop(token, None)
+
+
+class Login(BaseModel):
+    operator: str
+    password: SecretStr
+
+
+class Refused(Exception):
+    """An HTTP refusal with the one line a client prints."""
+
+    def __init__(self, status, message, headers=None):
+        super().__init__(message)
+        self.status, self.headers = status, headers
+
+
+def create_app(station, sessions=None):
+    from fastapi import Depends, FastAPI, Query, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse, Response, StreamingResponse
+    from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+    from sqlalchemy import select
+    from sqlalchemy.exc import DBAPIError
+
+    sessions = sessions or Sessions()
+    bearer = HTTPBearer(auto_error=False, description="the token from POST /api/login")
+    app = FastAPI(title="Prepay vending server", version="1",
+                  description="Every vending operation of `prepay vend`, for authenticated operators.")
+    app.state.station, app.state.sessions = station, sessions
+
+    def refusal(status, message, headers=None):
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+    app.add_exception_handler(Refused, lambda r, e: refusal(e.status, str(e), e.headers))
+    app.add_exception_handler(PermissionDenied, lambda r, e: refusal(403, str(e)))
+    app.add_exception_handler(VendError, lambda r, e: refusal(400, str(e)))
+    app.add_exception_handler(DBAPIError, lambda r, e: refusal(409, database_error(e)))
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request, exc):      # never the input back: it may be a password or a key
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
+        return refusal(422, "invalid request: %s: %s" % (where, first.get("msg", "invalid")))
+
+    def operator_row(operator_id):
+        with station.engine.connect() as conn:
+            row = conn.execute(select(schema.operators).where(schema.operators.c.id == operator_id)).mappings().first()
+        return dict(row) if row else None
+
+    def need(role):
+        def check(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]):
+            if credentials is None:
+                raise Refused(401, "log in first: this needs an operator's session token")
+            operator_id = sessions.operator_id(credentials.credentials)
+            row = operator_row(operator_id) if operator_id is not None else None
+            if row is None or not operators.usable(row, station.clock()):
+                if row is not None:
+                    sessions.revoke(operator_id)
+                raise Refused(401, "the session token is unknown, expired or revoked: log in again")
+            operators.require(row, role)
+            return row
+        check.role = role
+        return check
+
+    @app.post("/api/login", summary="log in: a session token for the operator (revokes their previous one)")
+    def login(body: Login, request: Request):
+        address = request.client.host if request.client else None
+        try:
+            row = office.login(station, body.operator, body.password.get_secret_value(), address=address)
+        except PermissionDenied:
+            raise
+        except VendError as exc:
+            raise Refused(429 if "too many failed logins" in str(exc) else 401, str(exc))
+        token = sessions.open(row)
+        return {"token": token, "operator": row["name"], "role": row["role"], "expires_in_s": sessions.seconds}
+
+    @app.post("/api/logout", summary="end this session")
+    def logout(actor: Annotated[dict, Depends(need("clerk"))]):
+        sessions.revoke(actor["id"])
+        return {"operator": actor["name"], "logged_out": True}
+
+    for op in api.OPERATIONS.values():
+        _route(app, op, need(op.role), Depends, Query, Response, StreamingResponse, sessions)
+    return app
+
+
+def _route(app, op, check, Depends, Query, Response, StreamingResponse, sessions):
+    """One route for one operation: parameters as the operation's model (a JSON body for a
+    POST, the query string for a GET), the actor from the token."""
+    station = app.state.station
+    model = Annotated[op.params, Query()] if op.method == "GET" else op.params
+
+    def endpoint(params: model, actor: Annotated[dict, Depends(check)]):
+        result = op.run(station, actor, params)
+        if op.name == "operator_disable":        # (a disabled row is refused anyway, next request)
+            _revoke_by_name(station, sessions, params.name)
+        if op.stream:
+            return StreamingResponse(_ndjson(result), media_type="application/x-ndjson")
+        return Response(json.dumps(result, default=api.json_value), media_type="application/json")
+
+    endpoint.__name__ = op.name
+    app.add_api_route(op.path, endpoint, methods=[op.method], name=op.name,
+                      summary="%s (%s)" % (op.name.replace("_", " "), op.role),
+                      openapi_extra={"x-role": op.role})
+
+
+def _ndjson(results):
+    """One JSON line per result; an error after the first line is the last line."""
+    from sqlalchemy.exc import DBAPIError
+    try:
+        for item in results:
+            yield json.dumps(item, default=api.json_value) + "\n"
+    except VendError as exc:
+        yield json.dumps({"error": str(exc)}) + "\n"
+    except DBAPIError as exc:
+        yield json.dumps({"error": database_error(exc)}) + "\n"
+
+
+def _revoke_by_name(station, sessions, name):
+    from sqlalchemy import select
+    with station.engine.connect() as conn:
+        operator_id = conn.execute(select(schema.operators.c.id).where(schema.operators.c.name == name)).scalar()
+    if operator_id is not None:
+        sessions.revoke(operator_id)
+
+
+def route_roles(app):
+    """(method, path, role) of every route: from the app's own list, so none is left out.
+    Routes without a role are the login and the API's description."""
+    from fastapi.routing import APIRoute
+    rows = []
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        role = next((d.call.role for d in route.dependant.dependencies if hasattr(d.call, "role")), None)
+        for method in sorted(route.methods):
+            rows.append((method, route.path, role))
+    return sorted(rows, key=lambda r: (r[1], r[0]))
+
+
+def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_key=None,
+          session_seconds=SESSION_SECONDS):
+    """Bind, call ``ready(url)`` and serve until interrupted (port 0: any free port)."""
+    import uvicorn
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(256)
+    bound = sock.getsockname()[1]
+    app = create_app(station, Sessions(session_seconds))
+    config = uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=tls_cert,
+                            ssl_keyfile=tls_key, timeout_keep_alive=30)
+    url = "%s://%s:%d" % ("https" if tls_cert else "http", "[%s]" % host if family == socket.AF_INET6 else host,
+                          bound)
+    if ready:
+        ready(url)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def route_table(routes):
+    """The route-by-role table as docs/vending.md shows it (a test keeps the two equal)."""
+    lines = ["| method | route | least role |", "|---|---|---|"]
+    lines += ["| %s | `%s` | %s |" % (m, p, role or "none (gives the token)") for m, p, role in routes]
+    return "\n".join(lines) + "\n"

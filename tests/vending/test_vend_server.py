@@ -1,0 +1,178 @@
+"""The vending server as the trust boundary (issue 14): every route refuses a caller without
+a token or without its role (the table comes from the server's own route list, so a new
+route cannot be left out), sessions (one per operator, revoked by a new login, a logout or
+a disable, expiring), failed logins audited and throttled, and the attacks a clerk could
+try through the server: read the key store, act as another operator, confirm their own
+adjustment. The server runs as ``prepay vend serve`` on a loopback port."""
+import json
+import os
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from host.vending import api, operators, schema, server
+from vendserver import VendServer
+from vendworld import PASSPHRASE, PASSWORDS, VK_DKGA02, VK_DKGA04, VK_DKGA04_KRN2, World
+
+ROLES = ("clerk", "supervisor", "admin")
+BY_ROLE = {"clerk": "alice", "supervisor": "sam", "admin": "root"}
+
+
+@pytest.fixture
+def served(db_url, tmp_path):
+    world = World(db_url)
+    running = VendServer(db_url, PASSPHRASE, tmp_path).start()
+    yield world, running
+    running.stop()
+    world.engine.dispose()
+
+
+def login(url, name):
+    answer = httpx.post(url + "/api/login", json={"operator": name, "password": PASSWORDS[name]})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": "Bearer " + answer.json()["token"]}
+
+
+def audit_count(world, action=None):
+    log = schema.audit_log
+    query = select(func.count()).select_from(log)
+    if action:
+        query = query.where(log.c.action == action)
+    with world.engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def test_route_table_is_the_servers_own_and_in_the_docs(world):
+    routes = server.route_roles(server.create_app(world.station))
+    listed = {(m, p) for m, p, _ in routes}
+    for op in api.OPERATIONS.values():
+        assert (op.method, op.path) in listed
+    assert [r for r in routes if r[2] is None] == [("POST", "/api/login", None)]
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "vending.md"), encoding="utf-8") as f:
+        assert server.route_table(routes) in f.read()
+
+
+def test_every_route_refuses_callers_without_a_token_or_the_role(served):
+    world, running = served
+    url = running.url
+    tokens = {role: login(url, name) for role, name in BY_ROLE.items()}
+    routes = server.route_roles(server.create_app(world.station))
+    before = audit_count(world)
+    for method, path, role in routes:
+        if role is None:
+            continue
+        kw = {"json": {}} if method == "POST" else {}
+        for headers in ({}, {"Authorization": "Bearer forged-token"}, {"Authorization": "Basic YWxpY2U6eA=="}):
+            answer = httpx.request(method, url + path, headers=headers, **kw)
+            assert answer.status_code == 401, (method, path, headers, answer.text)
+            assert "error" in answer.json()
+        for lower in ROLES[:ROLES.index(role)]:
+            answer = httpx.request(method, url + path, headers=tokens[lower], **kw)
+            assert answer.status_code == 403, (method, path, lower, answer.text)
+            assert "needs a %s" % role in answer.json()["error"]
+    assert audit_count(world) == before          # nothing refused was done
+
+
+def test_one_token_per_operator_revoked_by_login_logout_and_disable(served):
+    world, running = served
+    url = running.url
+    first = login(url, "alice")
+    second = login(url, "alice")
+    assert httpx.get(url + "/api/station", headers=first).status_code == 401
+    assert httpx.get(url + "/api/station", headers=second).status_code == 200
+    assert httpx.post(url + "/api/logout", headers=second).status_code == 200
+    assert httpx.get(url + "/api/station", headers=second).status_code == 401
+    clerk, admin = login(url, "bob"), login(url, "root")
+    answer = httpx.post(url + "/api/operators/disable", headers=admin, json={"name": "bob"})
+    assert answer.status_code == 200, answer.text
+    assert httpx.get(url + "/api/station", headers=clerk).status_code == 401
+    answer = httpx.post(url + "/api/login", json={"operator": "bob", "password": PASSWORDS["bob"]})
+    assert answer.status_code == 401
+
+
+def test_sessions_expire():
+    now = [0.0]
+    sessions = server.Sessions(seconds=60, clock=lambda: now[0])
+    token = sessions.open({"id": 7})
+    assert sessions.operator_id(token) == 7
+    now[0] = 60
+    assert sessions.operator_id(token) is None
+
+
+def test_failed_logins_are_audited_and_throttled_per_operator_and_address(served):
+    world, running = served
+    url = running.url
+    for _ in range(operators.FREE_FAILURES):
+        answer = httpx.post(url + "/api/login", json={"operator": "alice", "password": "wrong password"})
+        assert answer.status_code == 401 and "wrong password" in answer.json()["error"]
+    assert audit_count(world, "login_failed") == operators.FREE_FAILURES
+    with world.engine.connect() as conn:
+        addresses = conn.execute(select(schema.audit_log.c.payload).where(
+            schema.audit_log.c.action == "login_failed")).scalars().all()
+    assert all(json.loads(p)["address"] == "127.0.0.1" for p in addresses)
+    for name in ("alice", "sam"):     # the right password waits too; sam: the address is throttled
+        answer = httpx.post(url + "/api/login", json={"operator": name, "password": PASSWORDS[name]})
+        assert answer.status_code == 429 and "too many failed logins" in answer.json()["error"], answer.text
+
+
+def test_a_clerk_through_the_server_cannot_read_the_key_store(served):
+    world, running = served
+    url = running.url
+    clerk, admin = login(url, "alice"), login(url, "root")
+    answer = httpx.post(url + "/api/keys", headers=clerk, json={"sgc": 1, "krn": 1, "dkga": "04", "key_hex": "00"})
+    assert answer.status_code == 403
+    httpx.post(url + "/api/sales", headers=clerk, json={"meter": world.pans[0], "amount_cents": 1000,
+                                                         "channel": "cash"}).raise_for_status()
+    seen = []
+    for op in api.OPERATIONS.values():
+        if op.method == "GET":
+            for who in (clerk, admin):
+                seen.append(httpx.get(url + op.path, headers=who, params=_example(op, world)).content)
+    seen.append(httpx.get(url + "/openapi.json").content)
+    with open(os.path.join(running.log_dir, "server.log"), "rb") as log:
+        seen.append(log.read())
+    for key in (VK_DKGA04, VK_DKGA04_KRN2, VK_DKGA02, world.decoder_key(world.pans[0])):
+        for needle in (key, key.hex().encode(), key.hex().upper().encode()):
+            assert not any(needle in blob for blob in seen)
+    assert PASSPHRASE.encode() not in b"".join(seen)
+
+
+def _example(op, world):
+    """Parameters that make each read answer (not a 422)."""
+    return {"customer_show": {"account": "A-001"}, "meter_show": {"meter": world.pans[0]},
+            "report_daily": {"start": "2026-01-01T00:00:00", "end": "2027-01-01T00:00:00"},
+            "report_meter": {"meter": world.pans[0], "start": "2026-01-01T00:00:00", "end": "2027-01-01T00:00:00"},
+            "report_settlement": {"year": 2026, "month": 5}}.get(op.name, {})
+
+
+def test_a_clerk_cannot_act_as_another_operator(served):
+    world, running = served
+    url = running.url
+    clerk = login(url, "alice")
+    sale = {"meter": world.pans[0], "amount_cents": 1000, "channel": "cash"}
+    for forged in ({"operator": "sam"}, {"actor": {"name": "sam", "role": "admin"}}, {"operator_id": 1}):
+        answer = httpx.post(url + "/api/sales", headers=clerk, json=dict(sale, **forged))
+        assert answer.status_code == 422 and "invalid request" in answer.json()["error"]
+    answer = httpx.post(url + "/api/login", json={"operator": "sam", "password": PASSWORDS["alice"]})
+    assert answer.status_code == 401
+    done = httpx.post(url + "/api/sales", headers=clerk, json=sale)
+    assert done.status_code == 200 and done.json()["operator"] == "alice"
+    with world.engine.connect() as conn:
+        row = conn.execute(select(schema.audit_log.c.operator).where(schema.audit_log.c.action == "sale")).first()
+    assert row.operator == "alice"
+
+
+def test_no_one_confirms_their_own_adjustment(served):
+    world, running = served
+    url = running.url
+    clerk, sam, sue = login(url, "alice"), login(url, "sam"), login(url, "sue")
+    request = {"kind": "credit", "meter": world.pans[0], "units_tenths": 250, "reason": "meter fault"}
+    mine = httpx.post(url + "/api/adjustments", headers=clerk, json=request).json()["id"]
+    answer = httpx.post(url + "/api/adjustments/decide", headers=clerk, json={"id": mine, "confirm": True})
+    assert answer.status_code == 403
+    own = httpx.post(url + "/api/adjustments", headers=sam, json=request).json()["id"]
+    answer = httpx.post(url + "/api/adjustments/decide", headers=sam, json={"id": own, "confirm": True})
+    assert answer.status_code == 403 and "another supervisor" in answer.json()["error"]
+    answer = httpx.post(url + "/api/adjustments/decide", headers=sue, json={"id": own, "confirm": True})
+    assert answer.status_code == 200 and json.loads(answer.text)["status"] == "confirmed"
