@@ -6,9 +6,15 @@ smallest exponent; everything is integer arithmetic.
 """
 from tokens.errors import TokenError
 
-MANTISSA_MAX = 16383
-UNIT_EXPONENT_MAX = 3          # quantity tokens: 2-bit exponent
-CURRENCY_EXPONENT_MAX = 31     # currency tokens: 5-bit exponent
+try:
+    from micropython import const
+except ImportError:     # CPython (the host's tools); tokens/ imports nothing of the firmware
+    def const(value):
+        return value
+
+_MANTISSA_MAX = const(16383)
+_UNIT_EXPONENT_MAX = const(3)          # quantity tokens: 2-bit exponent
+_CURRENCY_EXPONENT_MAX = const(31)     # currency tokens: 5-bit exponent
 
 
 def _offset(e):
@@ -18,7 +24,7 @@ def _offset(e):
 
 def _top(e):
     """The largest value exponent e can carry."""
-    return MANTISSA_MAX * 10 ** e + _offset(e)
+    return _MANTISSA_MAX * 10 ** e + _offset(e)
 
 
 def _round_up(value, max_exponent):
@@ -39,9 +45,9 @@ def _round_down(value, max_exponent):
         if value <= _top(e):
             offset = _offset(e)
             if value < offset:          # in the gap below this range: the previous top
-                return e - 1, MANTISSA_MAX
+                return e - 1, _MANTISSA_MAX
             return e, (value - offset) // 10 ** e
-    return max_exponent, MANTISSA_MAX
+    return max_exponent, _MANTISSA_MAX
 
 
 def decode_value(e, m):
@@ -52,16 +58,16 @@ def encode_units(tenths):
     """Quantity in 0.1 units (or watts) -> (16-bit field, value it carries)."""
     if not isinstance(tenths, int) or tenths < 0:
         raise TokenError("amount must be a whole number of 0.1 units, not %r" % (tenths,))
-    found = _round_up(tenths, UNIT_EXPONENT_MAX)
+    found = _round_up(tenths, _UNIT_EXPONENT_MAX)
     if found is None:
         raise TokenError("amount %d exceeds the largest a token can carry (%d)"
-                         % (tenths, _top(UNIT_EXPONENT_MAX)))
+                         % (tenths, _top(_UNIT_EXPONENT_MAX)))
     e, m = found
     return e << 14 | m, decode_value(e, m)
 
 
 def decode_units(field):
-    return decode_value(field >> 14, field & MANTISSA_MAX)
+    return decode_value(field >> 14, field & _MANTISSA_MAX)
 
 
 def encode_currency(amount_e5):
@@ -75,9 +81,9 @@ def encode_currency(amount_e5):
     negative = amount_e5 < 0
     magnitude = -amount_e5 if negative else amount_e5
     if negative:
-        e, m = _round_down(magnitude, CURRENCY_EXPONENT_MAX)
+        e, m = _round_down(magnitude, _CURRENCY_EXPONENT_MAX)
     else:
-        found = _round_up(magnitude, CURRENCY_EXPONENT_MAX)
+        found = _round_up(magnitude, _CURRENCY_EXPONENT_MAX)
         if found is None:
             raise TokenError("currency amount is too large for a token")
         e, m = found
@@ -88,6 +94,6 @@ def encode_currency(amount_e5):
 
 def decode_currency(nibble, field):
     e = (nibble & 7) << 2 | field >> 14
-    value = decode_value(e, field & MANTISSA_MAX)
+    value = decode_value(e, field & _MANTISSA_MAX)
     return -value if nibble & 8 else value
 

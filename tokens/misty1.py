@@ -17,6 +17,11 @@ try:
     from array import array
 except ImportError:  # pragma: no cover - every port we target has array
     array = None
+try:
+    from micropython import const
+except ImportError:     # CPython (the host's tools); tokens/ imports nothing of the firmware
+    def const(value):
+        return value
 
 # S-boxes of RFC 2994 section 2.3 (S7TABLE, S9TABLE), facts transcribed as data. They are
 # kept as hex text because MicroPython compiles one string literal far more cheaply than
@@ -131,7 +136,7 @@ def _schedule(ek):
     return out if _IS_CPYTHON else array("H", out)
 
 
-_FL_BASE = 56  # index of the first FL key pair in a schedule
+_FL_BASE = const(56)  # index of the first FL key pair in a schedule
 
 _last_key = None
 _last_schedule = None

@@ -49,7 +49,6 @@ INV_S2 = _inverse(S2)
 INV_P = _inverse(P)
 
 KEY_BYTES = 8
-ROUNDS = 16
 _IS_CPYTHON = sys.implementation.name == "cpython"
 
 # ---------------------------------------------------------------------------------------

@@ -23,8 +23,9 @@ from boards.esp32.rtc import Clock
 from boards.esp32.ssd1306 import Ssd1306
 from boards.esp32.tamper import Tamper
 from boards.esp32.watchdog import Watchdog
+from const import const
 
-CSE7766_BAUD = 4800
+_CSE7766_BAUD = const(4800)
 
 
 class Esp32Board:
@@ -41,7 +42,7 @@ class Esp32Board:
         self.metering = None
         if p["metering"] == "cse7766":
             from boards.esp32.cse7766 import Cse7766
-            uart = UART(p["meter_uart_id"], baudrate=CSE7766_BAUD, bits=8, parity=0, stop=1,
+            uart = UART(p["meter_uart_id"], baudrate=_CSE7766_BAUD, bits=8, parity=0, stop=1,
                         rx=p["meter_rx"], tx=p["meter_tx"], timeout=0, rxbuf=256)
             self.metering = Cse7766(uart, p["voltage_scale"], p["current_scale"],
                                     p["power_scale"])

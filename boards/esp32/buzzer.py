@@ -5,7 +5,9 @@ small transducers resonate near 2.7-4 kHz, hence the default.
 """
 from machine import Pin, PWM, Timer
 
-HALF_DUTY_U16 = 32768
+from const import const
+
+_HALF_DUTY_U16 = const(32768)
 
 
 class Buzzer:
@@ -17,7 +19,7 @@ class Buzzer:
 
     def beep(self, ms, freq_hz=None):
         self._pwm.freq(freq_hz or self._freq_hz)
-        self._pwm.duty_u16(HALF_DUTY_U16)
+        self._pwm.duty_u16(_HALF_DUTY_U16)
         self.sounding = True
         self._timer.init(mode=Timer.ONE_SHOT, period=ms, callback=self._stop)
 

@@ -23,20 +23,22 @@ pulse is power_coefficient / 3.6e9 Wh (ESPHome: energy = pulses * coefficient / 
 3600 Wh). All arithmetic is integer and, apart from lifetime totals, stays below 2**30
 so nothing is heap-allocated on an ESP32.
 """
-FRAME_LEN = 24
-CHECK_BYTE = 0x5A
-STATE_OK = 0x55
-STATE_NOT_CALIBRATED = 0xAA
-ERROR_VOLTAGE = 0x08
-ERROR_CURRENT = 0x04
-ERROR_POWER_RANGE = 0x02
-ERROR_STORAGE = 0x01
-UPDATED_VOLTAGE = 0x40
-UPDATED_CURRENT = 0x20
-UPDATED_POWER = 0x10
+from const import const
 
-_SMALL_INT_MAX = 0x3FFFFFFF
-_CF_PERIOD = 1 << 16
+_FRAME_LEN = const(24)
+_CHECK_BYTE = const(0x5A)
+_STATE_OK = const(0x55)
+_STATE_NOT_CALIBRATED = const(0xAA)
+_ERROR_VOLTAGE = const(0x08)
+_ERROR_CURRENT = const(0x04)
+_ERROR_POWER_RANGE = const(0x02)
+_ERROR_STORAGE = const(0x01)
+_UPDATED_VOLTAGE = const(0x40)
+_UPDATED_CURRENT = const(0x20)
+_UPDATED_POWER = const(0x10)
+
+_SMALL_INT_MAX = const(0x3FFFFFFF)
+_CF_PERIOD = const(1 << 16)
 
 
 class FrameError(ValueError):
@@ -60,12 +62,12 @@ def _u24(frame, i):
 
 
 def is_header(byte):
-    return byte == STATE_OK or byte == STATE_NOT_CALIBRATED or byte & 0xF0 == 0xF0
+    return byte == _STATE_OK or byte == _STATE_NOT_CALIBRATED or byte & 0xF0 == 0xF0
 
 
 def checksum(frame):
     total = 0
-    for i in range(2, FRAME_LEN - 1):
+    for i in range(2, _FRAME_LEN - 1):
         total += frame[i]
     return total & 0xFF
 
@@ -75,30 +77,30 @@ def decode(frame, voltage_scale=1000, current_scale=1000, power_scale=1000):
 
     Raises FrameError for a frame that must be dropped.
     """
-    if len(frame) != FRAME_LEN:
+    if len(frame) != _FRAME_LEN:
         raise FrameError("frame length %d" % len(frame))
     state = frame[0]
-    if frame[1] != CHECK_BYTE or not is_header(state):
+    if frame[1] != _CHECK_BYTE or not is_header(state):
         raise FrameError("bad header %02x %02x" % (state, frame[1]))
-    if checksum(frame) != frame[FRAME_LEN - 1]:
+    if checksum(frame) != frame[_FRAME_LEN - 1]:
         raise FrameError("bad checksum")
-    if state == STATE_NOT_CALIBRATED:
+    if state == _STATE_NOT_CALIBRATED:
         raise FrameError("chip not calibrated")
     power_out_of_range = False
-    if state != STATE_OK:
-        if state & (ERROR_VOLTAGE | ERROR_CURRENT | ERROR_STORAGE):
+    if state != _STATE_OK:
+        if state & (_ERROR_VOLTAGE | _ERROR_CURRENT | _ERROR_STORAGE):
             raise FrameError("chip error %02x" % state)
-        power_out_of_range = bool(state & ERROR_POWER_RANGE)
+        power_out_of_range = bool(state & _ERROR_POWER_RANGE)
     updated = frame[20]
     voltage_mv = None
-    if updated & UPDATED_VOLTAGE:
+    if updated & _UPDATED_VOLTAGE:
         voltage_mv = muldiv(_u24(frame, 2), voltage_scale, _u24(frame, 5))
     current_ma = 0
-    if updated & UPDATED_CURRENT:
+    if updated & _UPDATED_CURRENT:
         current_ma = muldiv(_u24(frame, 8), current_scale, _u24(frame, 11))
     power_mw = 0
     power_coeff = _u24(frame, 14)
-    if updated & UPDATED_POWER and not power_out_of_range:
+    if updated & _UPDATED_POWER and not power_out_of_range:
         power_mw = muldiv(power_coeff, power_scale, _u24(frame, 17))
     cf_pulses = (frame[21] << 8) | frame[22]
     return voltage_mv, current_ma, power_mw, cf_pulses, power_coeff
@@ -111,7 +113,7 @@ class Cse7766:
         self._uart = uart
         self._scales = (voltage_scale, current_scale, power_scale)
         self._mwh_divisor = 3600000000 // power_scale  # coefficient*pulses per mWh
-        self._frame = bytearray(FRAME_LEN)
+        self._frame = bytearray(_FRAME_LEN)
         self._index = 0
         self._last_cf = None
         self._energy_acc = 0
@@ -138,7 +140,7 @@ class Cse7766:
             i = self._index
             if i == 0 and not is_header(byte):
                 continue
-            if i == 1 and byte != CHECK_BYTE:
+            if i == 1 and byte != _CHECK_BYTE:
                 if is_header(byte):
                     frame[0] = byte
                 else:
@@ -146,7 +148,7 @@ class Cse7766:
                 continue
             frame[i] = byte
             self._index = i + 1
-            if self._index == FRAME_LEN:
+            if self._index == _FRAME_LEN:
                 self._index = 0
                 if self._accept(frame):
                     good += 1
@@ -181,8 +183,9 @@ class Cse7766:
     def _resync(self):
         """After a bad frame, restart at the next header + check byte inside it."""
         frame = self._frame
-        for start in range(1, FRAME_LEN):
-            if is_header(frame[start]) and (start == FRAME_LEN - 1 or frame[start + 1] == CHECK_BYTE):
+        for start in range(1, _FRAME_LEN):
+            if is_header(frame[start]) and (start == _FRAME_LEN - 1
+                                            or frame[start + 1] == _CHECK_BYTE):
                 kept = frame[start:]
                 frame[:len(kept)] = kept
                 self._index = len(kept)

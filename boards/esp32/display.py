@@ -8,7 +8,9 @@ something changed.
 """
 import framebuf
 
-COLUMNS = 16
+from const import const
+
+_COLUMNS = const(16)
 INDICATORS = ("supply", "alarm", "tamper", "lockout")
 GLYPHS = {
     "supply": b"\x00\x88\xcc\x6e\x3b\x19\x08\x00",
@@ -30,8 +32,8 @@ def glyph(name):
 
 def fit(text):
     """Exactly 16 characters: cut, or padded with spaces."""
-    text = text[:COLUMNS]
-    return text + " " * (COLUMNS - len(text))
+    text = text[:_COLUMNS]
+    return text + " " * (_COLUMNS - len(text))
 
 
 class TextDisplay:

@@ -11,16 +11,17 @@ cell) and stays set until written 0. Same interface as ``rtc.Clock``: seconds si
 2000-01-01 local time, ``valid()`` False until set after the oscillator stopped.
 """
 from boards.esp32.rtc import EARLIEST_VALID_S, from_seconds
+from const import const
 from meter.civil import days_from_civil, seconds, weekday
 
-ADDRESS = 0x68
-TIME_REG = 0x00
-CONTROL_REG = 0x0E
-STATUS_REG = 0x0F
-EOSC = 0x80
-OSF = 0x80
-HOUR_12 = 0x40
-HOUR_PM = 0x20
+ADDRESS = const(0x68)
+_TIME_REG = const(0x00)
+CONTROL_REG = const(0x0E)
+STATUS_REG = const(0x0F)
+_EOSC = const(0x80)
+OSF = const(0x80)
+HOUR_12 = const(0x40)
+HOUR_PM = const(0x20)
 
 
 def to_bcd(n):
@@ -45,7 +46,7 @@ class Ds3231:
         self._i2c.writeto_mem(self._address, reg, bytes(data))
 
     def now_s(self):
-        r = self._read(TIME_REG, 7)
+        r = self._read(_TIME_REG, 7)
         hour = r[2]
         if hour & HOUR_12:      # left in 12-hour mode by another tool
             h = from_bcd(hour & 0x1F) % 12 + (12 if hour & HOUR_PM else 0)
@@ -59,9 +60,9 @@ class Ds3231:
         clear the stopped flag: from now on the time is trusted."""
         y, mo, d, h, mi, s = from_seconds(t)
         day_of_week = weekday(days_from_civil(y, mo, d)) + 1    # Monday = 1
-        self._write(TIME_REG, (to_bcd(s), to_bcd(mi), to_bcd(h), day_of_week, to_bcd(d),
+        self._write(_TIME_REG, (to_bcd(s), to_bcd(mi), to_bcd(h), day_of_week, to_bcd(d),
                                to_bcd(mo), to_bcd(y - 2000)))
-        self._write(CONTROL_REG, (self._read(CONTROL_REG, 1)[0] & ~EOSC,))
+        self._write(CONTROL_REG, (self._read(CONTROL_REG, 1)[0] & ~_EOSC,))
         self._write(STATUS_REG, (self._read(STATUS_REG, 1)[0] & ~OSF,))
 
     def valid(self):

@@ -5,20 +5,22 @@ Reads never block (timeout 0), so the protocol task can poll it from asyncio.
 """
 from machine import UART
 
-START_BAUD = 300
-BITS = 7
-PARITY_EVEN = 0
-STOP = 1
+from const import const
+
+_START_BAUD = const(300)
+_BITS = const(7)
+_PARITY_EVEN = const(0)
+_STOP = const(1)
 
 
 class IrPort:
     def __init__(self, uart_id, tx, rx, rxbuf=256):
-        self.baud = START_BAUD
-        self._uart = UART(uart_id, baudrate=START_BAUD, bits=BITS, parity=PARITY_EVEN,
-                          stop=STOP, tx=tx, rx=rx, timeout=0, rxbuf=rxbuf)
+        self.baud = _START_BAUD
+        self._uart = UART(uart_id, baudrate=_START_BAUD, bits=_BITS, parity=_PARITY_EVEN,
+                          stop=_STOP, tx=tx, rx=rx, timeout=0, rxbuf=rxbuf)
 
     def set_baud(self, baud):
-        self._uart.init(baudrate=baud, bits=BITS, parity=PARITY_EVEN, stop=STOP, timeout=0)
+        self._uart.init(baudrate=baud, bits=_BITS, parity=_PARITY_EVEN, stop=_STOP, timeout=0)
         self.baud = baud
 
     def any(self):

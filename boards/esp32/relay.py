@@ -11,8 +11,9 @@ on a board that cannot measure it, and switching is always allowed.
 from machine import Pin, Timer
 
 from boards.esp32 import supply_states as S
+from const import const
 
-MIN_VOLTAGE_PERCENT = 70
+_MIN_VOLTAGE_PERCENT = const(70)
 
 
 class LatchingRelay:
@@ -25,7 +26,7 @@ class LatchingRelay:
         self._pulse_ms = pulse_ms
         self._timer = Timer(timer_id)
         self._voltage_mv = voltage_mv
-        self._min_mv = nominal_mv * MIN_VOLTAGE_PERCENT // 100
+        self._min_mv = nominal_mv * _MIN_VOLTAGE_PERCENT // 100
         self._state = S.UNKNOWN
         self._target = None
         self.operations = 0  # coil pulses since boot (relay life is counted in these)

@@ -9,10 +9,11 @@ port's epoch (2000 on ESP32, 1970 on the Unix port).
 """
 from machine import RTC
 
+from const import const
 from meter.civil import civil_from_days, days_from_civil, seconds, weekday
 
 VALID_MARKER = b"PPT1"
-EARLIEST_VALID_S = 757382400  # 2024-01-01 00:00:00 in seconds since 2000
+EARLIEST_VALID_S = const(757382400)  # 2024-01-01 00:00:00 in seconds since 2000
 
 
 def to_seconds(fields):

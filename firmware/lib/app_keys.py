@@ -31,12 +31,13 @@ import json
 import os
 
 from app_config import SECRETS
+from const import const
 from meter.acceptance import new_key_record
 from meter.errors import ConfigError
 
 FILL = ".scrub"         # the scrub's file, beside meter.json
-CHURN_BYTES = 100       # each rewrite commits at least this (LittleFS keeps <= 128 inline)
-ENOSPC = 28
+_CHURN_BYTES = const(100)   # each rewrite commits at least this (LittleFS keeps <= 128 inline)
+_ENOSPC = const(28)
 
 
 def take(keys, sts, raw, path, scrub_dir=None):
@@ -128,8 +129,8 @@ def scrub(directory):
     """Erase what copy-on-write left of rewritten files in ``directory``'s filesystem."""
     fill = _join(directory, FILL)
     block = os.statvfs(directory)[0]
-    churn = b" " * CHURN_BYTES
-    for _ in range(2 * (block // CHURN_BYTES + 1)):
+    churn = b" " * _CHURN_BYTES
+    for _ in range(2 * (block // _CHURN_BYTES + 1)):
         with open(fill, "wb") as f:
             f.write(churn)
     chunk = bytes(block)
@@ -138,7 +139,7 @@ def scrub(directory):
             while True:
                 f.write(chunk)
     except OSError as exc:
-        if exc.errno != ENOSPC:
+        if exc.errno != _ENOSPC:
             raise
     os.remove(fill)
 

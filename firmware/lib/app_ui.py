@@ -4,11 +4,12 @@ the application's keypad and display tasks and return nothing; what the customer
 is in ``Ui.display`` (a ``meter.display.Display``) and the buzzer commands in
 ``Ui.buzzer_cmd`` (taken by the caller).
 """
+from const import const
 from meter import messages
 from meter.display import AlarmSounder, Display
 from meter.keypad import Keypad
 
-MICRO = 1000000
+_MICRO = const(1000000)
 
 
 class Ui:
@@ -34,7 +35,7 @@ class Ui:
     def number(self, micro):
         """Credit micro as a plain decimal (status output): 2 decimals of currency (or
         the display's), 3 of units."""
-        return messages.fixed(micro, MICRO, self.decimals if self.currency else 3)
+        return messages.fixed(micro, _MICRO, self.decimals if self.currency else 3)
 
     def credit_unit(self):
         return self.symbol if self.currency else self.unit

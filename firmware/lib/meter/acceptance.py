@@ -35,16 +35,17 @@ Rules and the choices where the standard's text is not public (sts.md section 10
   ``key_gen``, a rollover's cleared TID memory); a cut between the two is finished at
   start-up, when ``key_gen`` is behind.
 """
+from const import const
 from tokens.decode import decode
 from tokens.digits import extract_class, parse_digits
 from tokens.errors import DecodeError
 
-TID_MEMORY = 50
-HISTORY = 10
-KCT_TIMEOUT_S = 600
-FREE_FAILURES = 2
-LOCKOUT_FIRST_S = 10
-LOCKOUT_MAX_S = 1280
+TID_MEMORY = const(50)
+_HISTORY = const(10)
+_KCT_TIMEOUT_S = const(600)
+_FREE_FAILURES = const(2)
+_LOCKOUT_FIRST_S = const(10)
+_LOCKOUT_MAX_S = const(1280)
 
 RESULT_CODES = {
     "Accept": 1, "1stKCT": 2, "2ndKCT": 3, "Overflow": 4, "Key type": 5, "Format": 6,
@@ -80,10 +81,12 @@ class Outcome:
 
 def lockout_seconds(failures):
     """10 s at the 3rd failure, doubling up to 1,280 s."""
-    if failures <= FREE_FAILURES:
+    if failures <= _FREE_FAILURES:
         return 0
-    seconds = LOCKOUT_FIRST_S << (failures - FREE_FAILURES - 1) if failures < 40 else LOCKOUT_MAX_S
-    return seconds if seconds < LOCKOUT_MAX_S else LOCKOUT_MAX_S
+    if failures >= 40:
+        return _LOCKOUT_MAX_S
+    seconds = _LOCKOUT_FIRST_S << (failures - _FREE_FAILURES - 1)
+    return seconds if seconds < _LOCKOUT_MAX_S else _LOCKOUT_MAX_S
 
 
 def is_old(rec, tid):
@@ -330,7 +333,7 @@ class TokenAcceptor:
     # ------------------------------------------------------------------ key change
     def _key_change(self, now, token):
         rec = self.rec
-        if self.kct and now - self.kct_t > KCT_TIMEOUT_S:
+        if self.kct and now - self.kct_t > _KCT_TIMEOUT_S:
             self.kct = {}
         if not self.kct:
             self.kct_t = now
@@ -401,7 +404,7 @@ class TokenAcceptor:
     def _remember(self, now, outcome):
         history = self.rec["history"]
         history.append([now, outcome.result, outcome.token_class, outcome.subclass, outcome.amount])
-        while len(history) > HISTORY:
+        while len(history) > _HISTORY:
             history.pop(0)
         # Failures and TID changes were saved already; history rides on the next save
         # unless the token changed nothing else, to keep flash writes bounded.

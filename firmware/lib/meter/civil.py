@@ -5,9 +5,10 @@ time (the ESP32 epoch). Day numbers count days since 2000-01-01 (day 0, a Saturd
 The date arithmetic itself is ``tokens.civil``'s, shared with the token codec.
 """
 
+from const import const
 from tokens import civil as calendar
 
-DAY_S = 86400
+DAY_S = const(86400)
 EPOCH_DAY = calendar.days_from_civil(2000, 1, 1)   # the meter's day 0 on the 1970 count
 
 

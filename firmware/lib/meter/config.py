@@ -6,15 +6,16 @@
 Unknown keys are refused too, so a misspelt field never silently falls back to a
 default. Units are in the key names (see firmware/README.md).
 """
+from const import const
 from meter.errors import ConfigError  # noqa: F401 - re-exported; see meter/errors.py
 
 UTILITIES = ("electricity", "water", "gas", "heat", "time")
 VALVE_UTILITIES = ("water", "gas", "heat")
-MAX_RATES = 4
-MAX_SWITCHES = 12
-DAY_MIN = 1440
+_MAX_RATES = const(4)
+_MAX_SWITCHES = const(12)
+_DAY_MIN = const(1440)
 DEMAND_PERIODS_S = (60, 300, 600, 900, 1800, 3600)
-UNIT_PRICE = 1000000   # unit mode: one unit of credit per unit consumed (1:1)
+_UNIT_PRICE = const(1000000)    # unit mode: one unit of credit per unit consumed (1:1)
 
 
 def _fail(path, msg):
@@ -65,8 +66,8 @@ def _choice(d, key, path, default, choices):
 def _profile(p, path, n_rates):
     if not isinstance(p, list) or not p:
         _fail(path, "must be a non-empty list of [minute_of_day, rate]")
-    if len(p) > MAX_SWITCHES:
-        _fail(path, "at most %d switching times" % MAX_SWITCHES)
+    if len(p) > _MAX_SWITCHES:
+        _fail(path, "at most %d switching times" % _MAX_SWITCHES)
     out = []
     last = -1
     for i, entry in enumerate(p):
@@ -74,7 +75,7 @@ def _profile(p, path, n_rates):
         if not isinstance(entry, list) or len(entry) != 2:
             _fail(ep, "must be [minute_of_day, rate]")
         minute, rate = entry
-        if not isinstance(minute, int) or not 0 <= minute < DAY_MIN:
+        if not isinstance(minute, int) or not 0 <= minute < _DAY_MIN:
             _fail(ep, "minute of day must be 0..1439")
         if i == 0 and minute != 0:
             _fail(ep, "the first switching time must be 0 (00:00)")
@@ -96,8 +97,8 @@ def _table(t, path):
     if kind == "block":
         blocks = t.get("blocks")
         bp = path + ".blocks"
-        if not isinstance(blocks, list) or not 1 <= len(blocks) <= MAX_RATES:
-            _fail(bp, "must list 1..%d [upto_milli, price_micro_per_unit] steps" % MAX_RATES)
+        if not isinstance(blocks, list) or not 1 <= len(blocks) <= _MAX_RATES:
+            _fail(bp, "must list 1..%d [upto_milli, price_micro_per_unit] steps" % _MAX_RATES)
         last = 0
         clean = []
         for i, b in enumerate(blocks):
@@ -120,8 +121,8 @@ def _table(t, path):
         return out
     prices = t.get("prices")
     pp = path + ".prices"
-    if not isinstance(prices, list) or not 1 <= len(prices) <= MAX_RATES:
-        _fail(pp, "must list 1..%d prices (micro per unit)" % MAX_RATES)
+    if not isinstance(prices, list) or not 1 <= len(prices) <= _MAX_RATES:
+        _fail(pp, "must list 1..%d prices (micro per unit)" % _MAX_RATES)
     for i, price in enumerate(prices):
         if isinstance(price, bool) or not isinstance(price, int) or price < 0:
             _fail("%s[%d]" % (pp, i), "must be an integer >= 0")
@@ -165,7 +166,7 @@ def _windows(v, path):
     for i, w in enumerate(v):
         ep = "%s[%d]" % (path, i)
         if (not isinstance(w, list) or len(w) != 2 or not isinstance(w[0], int)
-                or not isinstance(w[1], int) or not 0 <= w[0] < w[1] <= DAY_MIN):
+                or not isinstance(w[1], int) or not 0 <= w[0] < w[1] <= _DAY_MIN):
             _fail(ep, "must be [start_minute, end_minute] with 0 <= start < end <= 1440")
         out.append(list(w))
     return out
@@ -315,7 +316,7 @@ def validate(raw):
     tariff = raw.get("tariff") or {}
     _check_keys(tariff, ("active", "pending", "pending_from", "default_price"), "tariff")
     active = tariff.get("active") or {"kind": "flat",
-                                      "prices": [UNIT_PRICE if mode == "unit" else 0]}
+                                      "prices": [_UNIT_PRICE if mode == "unit" else 0]}
     cfg["tariff"] = {
         "active": _table(active, "tariff.active"),
         "pending": None,

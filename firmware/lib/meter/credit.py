@@ -6,8 +6,9 @@ convert exactly) or 10^-6 kWh / m3 / minute in unit mode (an STS unit token's 0.
 100 000). The account is a plain dict (part of the "meter" record); ``check`` states
 the bookkeeping identity the power-cut tests rely on.
 """
+from const import const
 
-NO_USE_DAYS = 9999
+NO_USE_DAYS = const(9999)
 
 
 def new_state(debt_micro=0):

@@ -7,7 +7,7 @@ Priority of what is on the lines, highest first:
 2. the entry being typed (``set_entry``; typing drops any queued messages);
 3. timed messages (``show``): token results, read-outs, each for its seconds, in order;
 4. the default screen (``set_default``, e.g. the credit), alternating every
-   ``ALTERNATE_S`` with the screen explaining a supply or credit state that needs the
+   ``_ALTERNATE_S`` with the screen explaining a supply or credit state that needs the
    customer: why the supply is held off (overload, tamper, low battery, leak...),
    READY, friendly credit, a low battery or leak alarm, low credit.
 
@@ -15,13 +15,14 @@ Indicators (``render``'s third item, a dict): ``supply`` ('on', 'off', 'ready',
 'limited'), ``alarm`` (the core's alarm, or a credit state other than normal),
 ``tamper``, ``lockout``.
 """
+from const import const
 from meter import messages
 
-ALTERNATE_S = 4
-TEST_S = 4
+_ALTERNATE_S = const(4)
+TEST_S = const(4)
 ALARM_STATES = ("low1", "low2", "exhausted", "emergency", "disconnected")
 SOUNDING_STATES = ("low1", "low2", "exhausted")
-DAY_S = 86400
+_DAY_S = const(86400)
 
 
 class Display:
@@ -106,7 +107,7 @@ class Display:
         if self.queue:
             return self.queue[0][0], self.queue[0][1], ind
         notice = self.notice()
-        if notice is not None and (now // ALTERNATE_S) % 2 == 1:
+        if notice is not None and (now // _ALTERNATE_S) % 2 == 1:
             return notice[0], notice[1], ind
         return self.default[0], self.default[1], ind
 
@@ -179,15 +180,15 @@ class AlarmSounder:
         if self.quiet is None:
             return False
         start, end = self.quiet
-        minute = now % DAY_S // 60
+        minute = now % _DAY_S // 60
         if start > end:
             return minute >= start or minute < end
         return start <= minute < end
 
     def quiet_end(self, now):
         """The first end of the quiet hours after ``now``."""
-        t = now - now % DAY_S + self.quiet[1] * 60
-        return t if t > now else t + DAY_S
+        t = now - now % _DAY_S + self.quiet[1] * 60
+        return t if t > now else t + _DAY_S
 
     def update(self, now, credit_state):
         stop = False

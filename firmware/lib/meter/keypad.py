@@ -22,11 +22,12 @@ Actions:
 Every key press, whatever it does, latches ``silence``: the caller takes it with
 ``take_silence()`` and silences the buzzer (any key silences the alarm).
 """
+from const import const
 
-TOKEN_DIGITS = 20
-TIMEOUT_S = 20            # CLOU: 20 s per digit
-HISTORY_SIZE = 10         # token history entries browsed with #08#
-MAX_CODE_DIGITS = 4
+_TOKEN_DIGITS = const(20)
+_TIMEOUT_S = const(20)          # CLOU: 20 s per digit
+_HISTORY_SIZE = const(10)       # token history entries browsed with #08#
+_MAX_CODE_DIGITS = const(4)
 
 SHORT_CODES = {
     "01": "credit",
@@ -54,7 +55,7 @@ def group(digits, size=4):
 
 
 class Keypad:
-    def __init__(self, timeout=TIMEOUT_S):
+    def __init__(self, timeout=_TIMEOUT_S):
         self.timeout = timeout
         self.entry = ""          # token digits typed so far
         self.code = None         # short-code digits when a '#' started one, else None
@@ -72,13 +73,13 @@ class Keypad:
         self.last = now
         if self.browse is not None:
             if k in ENTER_KEYS or k == "B":
-                self.browse = (self.browse + 1) % HISTORY_SIZE
+                self.browse = (self.browse + 1) % _HISTORY_SIZE
                 return ("history", self.browse)
             self.browse = None
         if self.code is not None:
             return self._code_key(k)
         if "0" <= k <= "9":
-            if len(self.entry) < TOKEN_DIGITS:
+            if len(self.entry) < _TOKEN_DIGITS:
                 self.entry += k
             return None
         if k == BACKSPACE:
@@ -137,13 +138,13 @@ class Keypad:
     def _enter(self):
         digits = self.entry
         self.entry = ""
-        if len(digits) < TOKEN_DIGITS:
+        if len(digits) < _TOKEN_DIGITS:
             return ("error", "too few digits", digits)
         return ("token", digits)
 
     def _code_key(self, k):
         if "0" <= k <= "9":
-            if len(self.code) < MAX_CODE_DIGITS:
+            if len(self.code) < _MAX_CODE_DIGITS:
                 self.code += k
             return None
         if k == BACKSPACE:

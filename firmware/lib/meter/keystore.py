@@ -20,22 +20,23 @@ The partition is any block device with MicroPython's extended protocol (an ESP32
 ``esp32.Partition``, the simulator's ``boards.sim.partition.Partition``) of at least two
 blocks. ``MemoryKeyStore`` keeps the record in RAM (tests, tools).
 """
+from const import const
 from meter.store import decode_slot, encode_record, slot_header
 
 NAME = "keys"
-AREA = 512          # bytes of a sector a record may use; the rest is never programmed
-UNIT = 32
-EIO = 5
-IOCTL_BLOCK_COUNT = 4
-IOCTL_BLOCK_SIZE = 5
-IOCTL_BLOCK_ERASE = 6
+AREA = const(512)   # bytes of a sector a record may use; the rest is never programmed
+_UNIT = const(32)
+_EIO = const(5)
+_IOCTL_BLOCK_COUNT = const(4)
+_IOCTL_BLOCK_SIZE = const(5)
+_IOCTL_BLOCK_ERASE = const(6)
 
 
 def encode_sector(seq, record):
     """The bytes programmed into a sector for one version of the record."""
     payload = encode_record(record).encode()
     header = slot_header(NAME, seq, payload)
-    pad = -(len(header) + len(payload) + 1) % UNIT
+    pad = -(len(header) + len(payload) + 1) % _UNIT
     if pad:     # inside the JSON text (trailing spaces), so the CRC covers it
         payload += b" " * pad
         header = slot_header(NAME, seq, payload)
@@ -55,7 +56,7 @@ class KeyStore:
     """The secrets record in the first two blocks of a partition (see the module doc)."""
 
     def __init__(self, dev):
-        if dev.ioctl(IOCTL_BLOCK_COUNT, 0) < 2 or dev.ioctl(IOCTL_BLOCK_SIZE, 0) < AREA:
+        if dev.ioctl(_IOCTL_BLOCK_COUNT, 0) < 2 or dev.ioctl(_IOCTL_BLOCK_SIZE, 0) < AREA:
             raise ValueError("the key partition needs two erase blocks of %d bytes or more"
                              % AREA)
         self.dev = dev
@@ -63,8 +64,8 @@ class KeyStore:
         self.writes = 0
 
     def _erase(self, sector):
-        if self.dev.ioctl(IOCTL_BLOCK_ERASE, sector):
-            raise OSError(EIO)
+        if self.dev.ioctl(_IOCTL_BLOCK_ERASE, sector):
+            raise OSError(_EIO)
         self.writes += 1
 
     def load(self):
@@ -97,7 +98,7 @@ class KeyStore:
         new = 1 - old
         self._erase(new)        # erased again: a torn erase may look erased and not be
         if self.dev.writeblocks(new, data, 0):
-            raise OSError(EIO)
+            raise OSError(_EIO)
         self.writes += 1
         self.current = (seq + 1, new)
         if seq:

@@ -20,13 +20,14 @@ Entry points: ``token_message`` (acceptance), ``credit_state_screen`` (alarms, R
 ``entry_error_message`` and ``emergency_message`` (keypad), ``readout_message`` and
 ``history_message`` (short codes), ``Amounts`` (this meter's currency or units).
 """
+from const import const
 from meter import civil
 
-WIDTH = 16
-ACCEPT_S = 3        # CLOU: accept message ~3 s, then the credited amount ~5 s
-AMOUNT_S = 5
-REJECT_S = 5
-LOCKOUT_S = 5
+WIDTH = const(16)
+ACCEPT_S = const(3)     # CLOU: accept message ~3 s, then the credited amount ~5 s
+AMOUNT_S = const(5)
+_REJECT_S = const(5)
+_LOCKOUT_S = const(5)
 
 RESULT_NAMES = ("accept", "1st_kct", "2nd_kct", "overflow", "key_type", "format",
                 "range", "function", "old", "used", "key_expired", "ddtk", "crc",
@@ -201,22 +202,22 @@ def token_message(result, amount_text=None, credit_text=None, failures=0, lockou
         elif credit_text is not None:
             out.append((label_value("Credit", credit_text), "", AMOUNT_S))
     elif name == "1st_kct":
-        out.append(("Key change", "1st token OK", REJECT_S))
+        out.append(("Key change", "1st token OK", _REJECT_S))
     elif name == "2nd_kct":
-        out.append(("Key change", "2nd token OK", REJECT_S))
+        out.append(("Key change", "2nd token OK", _REJECT_S))
     elif name == "lockout":
-        out.append(("Token lockout", "Wait " + duration(lockout_s), LOCKOUT_S))
+        out.append(("Token lockout", "Wait " + duration(lockout_s), _LOCKOUT_S))
     elif name == "not_ready":
-        out.append(("Not ready", "Try again later", REJECT_S))
+        out.append(("Not ready", "Try again later", _REJECT_S))
     else:
         label, why = _REJECTS[name]
         head = "Reject-%d" % failures if failures > 0 else "Reject"
         line1 = head + ": " + label
         if len(line1) > WIDTH:
             line1 = head
-        out.append((line1, why, REJECT_S))
+        out.append((line1, why, _REJECT_S))
         if lockout_s > 0:
-            out.append(("Token lockout", "Wait " + duration(lockout_s), LOCKOUT_S))
+            out.append(("Token lockout", "Wait " + duration(lockout_s), _LOCKOUT_S))
     return [(fit(a), fit(b), s) for a, b, s in out]
 
 
@@ -253,7 +254,7 @@ def entry_error_message(reason, detail=""):
     line1, line2 = _ENTRY_ERRORS[reason]
     if line2 is None:
         line2 = "#" + detail + "#"
-    return [(fit(line1), fit(line2), REJECT_S)]
+    return [(fit(line1), fit(line2), _REJECT_S)]
 
 
 def emergency_message(result, amount_text=""):
@@ -299,7 +300,7 @@ class Amounts:
             + "/" + self.unit
 
 
-READOUT_S = 10
+_READOUT_S = const(10)
 
 
 def readout_message(name, totals, amounts, price_micro_per_unit=None):
@@ -326,7 +327,7 @@ def readout_message(name, totals, amounts, price_micro_per_unit=None):
             screens.append(("Emergency owed", amounts.credit(t["emergency_owed_micro"])))
     else:
         raise ValueError("no read-out for %r" % (name,))
-    return [(fit(a), label_value("", b), READOUT_S) for a, b in screens]
+    return [(fit(a), label_value("", b), _READOUT_S) for a, b in screens]
 
 
 def result_label(result):
@@ -348,8 +349,8 @@ def history_message(number, when_s, result, amount_text=None):
                                          second % 3600 // 60)
     label = result_label(result)
     line2 = label_value(label, amount_text) if amount_text else label
-    return [(fit(line1), fit(line2), READOUT_S)]
+    return [(fit(line1), fit(line2), _READOUT_S)]
 
 
 def no_history_message():
-    return [(fit("No tokens yet"), fit(""), READOUT_S)]
+    return [(fit("No tokens yet"), fit(""), _READOUT_S)]

@@ -3,14 +3,15 @@
 ``target`` ranks the conditions (highest first) and returns the wanted state with its
 reason; ``Supply.decide`` adds the reconnect rule: a valve meter configured for
 ``confirm`` (gas, heat) goes to READY instead of opening, and opens only after two
-presses of the button within ``CONFIRM_WINDOW_S``. Every change is returned so the core
+presses of the button within ``_CONFIRM_WINDOW_S``. Every change is returned so the core
 can log it with its reason.
 
 States: "on", "off", "ready" (closed, waiting for the customer), "limited" (on, but
 under the low power limit because credit is exhausted).
 """
+from const import const
 
-CONFIRM_WINDOW_S = 30
+_CONFIRM_WINDOW_S = const(30)
 
 
 def new_state():
@@ -75,7 +76,7 @@ def press(s, now):
     """A press of the customer button; True if it confirms a READY supply."""
     if s["state"] != "ready":
         return False
-    if s["press_t"] is not None and 0 <= now - s["press_t"] <= CONFIRM_WINDOW_S:
+    if s["press_t"] is not None and 0 <= now - s["press_t"] <= _CONFIRM_WINDOW_S:
         s["press_t"] = None
         s["confirmed"] = True
         return True

@@ -9,12 +9,13 @@ application's supply drive asks). Test tokens are public and not subject to lock
 so a supply the meter holds off (no credit, overload, tamper, leak...) stays off: the
 screen says so. A key press drops a load switch test not yet started.
 """
+from const import const
 from meter import messages
 from meter.display import TEST_S
 
-SWITCH_TEST_S = 5          # the relay or valve stays open this long once it has opened
-SWITCH_GIVE_UP_S = 60      # a switch that has not opened by then is left to the core
-READ_OUT_S = 4
+SWITCH_TEST_S = const(5)        # the relay or valve stays open this long once it has opened
+SWITCH_GIVE_UP_S = const(60)    # a switch that has not opened by then is left to the core
+_READ_OUT_S = const(4)
 
 
 class MeterTest:
@@ -41,7 +42,7 @@ class MeterTest:
         for step in steps:
             if step[0] == "show":
                 line1, line2 = self._read_out(step[1], step[2], step[3])
-                seconds = READ_OUT_S
+                seconds = _READ_OUT_S
             elif step[1] == "load_switch":
                 line1, line2, seconds = "Load switch", "test", SWITCH_TEST_S
                 if supply_on:
@@ -49,7 +50,7 @@ class MeterTest:
                 else:
                     line2 = "supply held off"
             elif step[1] == "token_reader":
-                line1, line2, seconds = "Token reader", "OK", READ_OUT_S
+                line1, line2, seconds = "Token reader", "OK", _READ_OUT_S
             else:
                 continue                 # the display test, already running
             items.append((line1, line2, seconds))

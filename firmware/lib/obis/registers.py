@@ -9,10 +9,11 @@ the same on every meter. A register the meter does not have (a voltage on a boar
 without a metering chip, a last token before the first) is left out of the readout.
 Nothing here reads or can read the decoder key or the optical port's passwords.
 """
+from const import const
 from meter import civil
 from meter.messages import fixed
 
-MICRO = 1000000
+_MICRO = const(1000000)
 MEDIA = ("electricity", "heat", "gas", "water", "time")
 # (what, electricity, heat, gas, water, time): None where the medium has no such register.
 # The total's code with E = 1..4 gives the register of each tariff rate.
@@ -165,7 +166,8 @@ def tail_value(app, what):
     if what == "rate":
         return "%04d" % m.rate.index, None
     if what == "price":
-        return fixed(m.rate.price, MICRO, 4), app.ui.credit_unit() if app.ui.currency else None
+        return (fixed(m.rate.price, _MICRO, 4),
+                app.ui.credit_unit() if app.ui.currency else None)
     if what == "output":
         return ("1" if app.board.supply.state() == "on" else "0"), None
     if what == "supply_state":
