@@ -45,6 +45,7 @@ def main():
     import app
     import app_config
     import app_tasks
+    slots = app_tasks.slot_tasks()      # code first, data after (as load_cipher)
     board = None
     try:
         raw = app_config.load(CONFIG)
@@ -56,9 +57,12 @@ def main():
         return
     del raw, app_config
     print(RUNNING)
-    for name in ("app_config", "app_keys"):     # used once at boot: a few KB back
+    for name in ("app_config", "app_keys", "iec62056.settings"):   # boot only: KBs back
         sys.modules.pop(name, None)
-    asyncio.run(app_tasks.run(meter_app))
+        package, _, leaf = name.rpartition(".")
+        if hasattr(sys.modules.get(package), leaf):
+            delattr(sys.modules[package], leaf)
+    asyncio.run(app_tasks.run(meter_app, slots))
 
 
 main()

@@ -77,13 +77,16 @@ class LfsPythonFile:
     def __exit__(self, *exc):
         self.close()
 
-    def read(self):
-        return self.handle.readall()
+    def read(self, n=-1):
+        return self.handle.readall() if n < 0 else self.handle.read(n)
 
-    def seek(self, offset):
+    def readinto(self, buf):
+        return self.handle.readinto(buf)
+
+    def seek(self, offset, whence=0):
         from littlefs import LittleFSError
         try:
-            return self.handle.seek(offset)
+            return self.handle.seek(offset, whence)
         except LittleFSError as exc:         # a seek writes out what is cached
             raise OSError(-exc.code, exc.name)
 

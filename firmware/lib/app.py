@@ -8,15 +8,16 @@ The decoder key and the optical port's passwords live in the board's key partiti
 them.
 """
 from app_ui import Ui
+from const import const
 from meter.acceptance import TokenAcceptor
 from meter.core import Meter
 from meter.keystore import KeyStore
 from meter.store import Store
 
-LOW_BATTERY_PERCENT = 20      # below: low (a valve closes, see the core's supply rules)
-BATTERY_OK_PERCENT = 30       # at or above: replaced or recharged (no flapping between)
-SAMPLE_MS = 1000          # a board without ``sample_ms`` is read every second
-FAST_SAMPLE_MS = 1000     # while a load limit is being timed
+_LOW_BATTERY_PERCENT = const(20)    # below: low (a valve closes, see the core's supply rules)
+_BATTERY_OK_PERCENT = const(30)     # at or above: replaced or recharged (no flapping between)
+_SAMPLE_MS = const(1000)        # a board without ``sample_ms`` is read every second
+_FAST_SAMPLE_MS = const(1000)   # while a load limit is being timed
 MONTHS = ("", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12")
 
 
@@ -72,13 +73,15 @@ class App:
         if "ir_reader" in secrets:
             self.ir_cfg["passwords"] = (secrets["ir_reader"], secrets["ir_technician"])
         del secrets
-        self.store = Store(board.data_dir)
-        self.meter = Meter(core, self.store, now, clock_valid=board.rtc.valid())
+        # the code these two need comes in before the records' data litters the heap:
+        # on the PyPI port a module's new names may need a new block of 14 KB or more
         floor = sts["floor_tid"]
         if floor is None:
             floor = provisioning_floor(sts["base_date"], now)
-        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor, keys,
-                                      drn=meter_number(identity))
+        drn = meter_number(identity)
+        self.store = Store(board.data_dir)
+        self.meter = Meter(core, self.store, now, clock_valid=board.rtc.valid())
+        self.acceptor = TokenAcceptor(self.meter, self.store, sts, now, floor, keys, drn=drn)
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
         self.ir = None            # its protocol engine, once the task runs
@@ -86,7 +89,7 @@ class App:
         # replaced while the meter was unpowered is seen at the first scan
         self.want = None          # the core's last decision (state, reason)
         self.crashes = 0
-        self.sample_ms = getattr(board, "sample_ms", SAMPLE_MS)
+        self.sample_ms = getattr(board, "sample_ms", _SAMPLE_MS)
         self.apply(self.meter.state())
 
     def now(self):
@@ -128,7 +131,7 @@ class App:
         power = m.reg["power"] if chip is None or chip.power_mw is None else chip.power_mw // 1000
         limit = m.cfg["supply"]["load_limit"]["limit_w"]
         if limit and power > limit:
-            return min(interval, FAST_SAMPLE_MS)
+            return min(interval, _FAST_SAMPLE_MS)
         if state not in ("on", "limited"):
             return interval
         ms = m.ms_to_credit_level(power)
@@ -170,7 +173,7 @@ class App:
         for name in b.tamper.take_triggered():
             self.apply(m.tamper(now, name))
         pct = b.battery.percent()
-        low = pct < LOW_BATTERY_PERCENT or (self.battery_low and pct < BATTERY_OK_PERCENT)
+        low = pct < _LOW_BATTERY_PERCENT or (self.battery_low and pct < _BATTERY_OK_PERCENT)
         if low != self.battery_low:
             self.battery_low = low
             self.apply(m.battery(now, low))

@@ -9,33 +9,37 @@ session, wrong password, lock and write is an event (kind ``optical``) whose val
 the operator's level (1 reader, 2 technician); writes save the events with the change.
 
 The task polls the port (its UART has a buffer; a board may end the sleep early with
-``wake="ir"``) and sleeps what the engine asks, so it never blocks the other tasks.
+``wake="ir"``) and sleeps what the engine asks, so it never blocks the other tasks. The
+engine and the OBIS table are imported at the first byte a reader sends: most meters
+are read optically a few times in their life, and a meter nobody reads keeps that heap.
 """
-from iec62056.modec import ModeC, Refused
+from const import const
 
-IDLE_POLL_MS = 100
-BUSY_POLL_MS = 20
-FREE_FAILURES = 2
-LOCK_FIRST_S = 300
-LOCK_MAX_S = 86400
+_IDLE_POLL_MS = const(100)
+_BUSY_POLL_MS = const(20)
+_FREE_FAILURES = const(2)
+_LOCK_FIRST_S = const(300)
+_LOCK_MAX_S = const(86400)
 RECORD = "optical"
 
 
 def lock_seconds(failures):
     """0 for the first two wrong passwords, then 5 minutes doubling up to a day."""
-    if failures <= FREE_FAILURES:
+    if failures <= _FREE_FAILURES:
         return 0
-    shift = failures - FREE_FAILURES - 1
-    return LOCK_MAX_S if shift >= 9 else min(LOCK_FIRST_S << shift, LOCK_MAX_S)
+    shift = failures - _FREE_FAILURES - 1
+    return _LOCK_MAX_S if shift >= 9 else min(_LOCK_FIRST_S << shift, _LOCK_MAX_S)
 
 
 def same(a, b):
-    """Compare without stopping at the first difference."""
+    """Compare without stopping at the first difference, as bytes: MicroPython interns
+    each character taken out of a str, which would leave a password's in its names."""
+    a, b = a.encode(), b.encode()
     if len(a) != len(b):
         return False
     diff = 0
     for i in range(len(a)):
-        diff |= ord(a[i]) ^ ord(b[i])
+        diff |= a[i] ^ b[i]
     return diff == 0
 
 
@@ -62,6 +66,7 @@ class OpticalPort:
         now = self.app.now()
         left = self.locked_s(now)
         if left:
+            from iec62056.modec import Refused
             raise Refused("LOCKED %d S" % left)
         level = 0
         pw = self._passwords
@@ -94,6 +99,7 @@ class OpticalPort:
         return settings.read(self.app, code, arg)
 
     def write(self, code, value, level):
+        from iec62056.modec import Refused
         from obis import settings
         try:
             done, what = settings.write(self.app, code, value)
@@ -115,6 +121,7 @@ class OpticalPort:
 
 def start(app):
     """The engine on the app's IR port (kept as ``app.ir`` for its counters)."""
+    from iec62056.modec import ModeC
     app.ir = ModeC(OpticalPort(app, app.ir_cfg["passwords"]), app.ir_cfg,
                    app.board.ticks_diff)
     return app.ir
@@ -134,13 +141,18 @@ def step(engine, board):
         port.write(chunk)
     busy = engine.busy
     ms = engine.wait_ms(now)
-    poll = BUSY_POLL_MS if busy else IDLE_POLL_MS
+    poll = _BUSY_POLL_MS if busy else _IDLE_POLL_MS
     return (poll if ms is None or ms > poll else ms), (not busy and ms is None)
 
 
 async def task(app, sleep):
-    engine = start(app)
     board = app.board
+    first = board.ir_port.read()
+    while not first:                # no engine until a reader speaks
+        await sleep(_IDLE_POLL_MS, True, "ir")
+        first = board.ir_port.read()
+    engine = start(app)
+    engine.feed(first, board.ticks_ms())
     while True:
         ms, lazy = step(engine, board)
         await sleep(ms, lazy, "ir")

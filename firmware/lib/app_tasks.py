@@ -16,13 +16,15 @@ coroutine runs supervised beside the others.
 import asyncio
 import gc
 
-WATCHDOG_MS = 8000
-RESTART_PAUSE_MS = 1000
-KEYPAD_MS = 20
-DISPLAY_MS = 250
-SUPPLY_RETRY_MS = 100
-SUPPLY_IDLE_MS = 1000
-HOUSEKEEPING_MS = 60000
+from const import const
+
+_WATCHDOG_MS = const(8000)
+_RESTART_PAUSE_MS = const(1000)
+_KEYPAD_MS = const(20)
+_DISPLAY_MS = const(250)
+_SUPPLY_RETRY_MS = const(100)
+_SUPPLY_IDLE_MS = const(1000)
+_HOUSEKEEPING_MS = const(60000)
 SLOTS = ("app_ir", "app_mqtt")
 
 
@@ -43,7 +45,7 @@ async def supervised(app, name, body, sleep):
             await body(app, sleep)
         except Exception as exc:  # noqa: BLE001 - any crash is logged and survived
             app.crashed(name, exc)
-            await sleep(RESTART_PAUSE_MS)
+            await sleep(_RESTART_PAUSE_MS)
 
 
 async def metering(app, sleep):
@@ -55,33 +57,33 @@ async def metering(app, sleep):
 async def inputs(app, sleep):
     while True:
         app.scan_inputs(app.now())
-        await sleep(KEYPAD_MS, True, "input")
+        await sleep(_KEYPAD_MS, True, "input")
 
 
 async def display(app, sleep):
     while True:
         app.refresh(app.now())
-        await sleep(DISPLAY_MS, True)
+        await sleep(_DISPLAY_MS, True)
 
 
 async def supply(app, sleep):
     while True:
         moving = app.drive_supply()
-        await sleep(SUPPLY_RETRY_MS if moving else SUPPLY_IDLE_MS, not moving)
+        await sleep(_SUPPLY_RETRY_MS if moving else _SUPPLY_IDLE_MS, not moving)
 
 
 async def housekeeping(app, sleep):
     while True:
         app.housekeeping(app.now())
-        await sleep(HOUSEKEEPING_MS, True)
+        await sleep(_HOUSEKEEPING_MS, True)
 
 
 async def watchdog(app, sleep):
     dog = app.board.watchdog
-    dog.start(WATCHDOG_MS)
+    dog.start(_WATCHDOG_MS)
     while True:
         dog.feed()
-        await sleep(WATCHDOG_MS // 4, True)
+        await sleep(_WATCHDOG_MS // 4, True)
 
 
 TASKS = (("metering", metering), ("inputs", inputs), ("display", display),
@@ -100,16 +102,18 @@ def slot_tasks():
     return found
 
 
-GC_THRESHOLD = 16384
+_GC_THRESHOLD = const(16384)
 
 
-async def run(app):
+async def run(app, slots=None):
+    """Run the tasks and ``slots`` (``slot_tasks()``: main.py imports them with the rest
+    of the code, before the records' data lands in the heap)."""
     # collect after every 16 KB allocated rather than when the heap is full: the heap
     # stays in one piece (a long run otherwise fails on fragmentation, not on size)
     gc.collect()
-    gc.threshold(GC_THRESHOLD)
+    gc.threshold(_GC_THRESHOLD)
     sleep = sleeper(app.board)
-    for name, body in TASKS + tuple(slot_tasks()):
+    for name, body in TASKS + tuple(slot_tasks() if slots is None else slots):
         asyncio.create_task(supervised(app, name, body, sleep))
     background = getattr(app.board, "background", None)
     if background is not None:

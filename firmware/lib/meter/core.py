@@ -8,16 +8,17 @@ apply. See firmware/README.md for units, records and the save rules.
 """
 import sys
 
+from const import const
 from meter import civil, credit, leak, supply, trip
 from meter.daytype import in_friendly, next_friendly_edge
 from meter.events import EventLog
 from meter.tariff import Tariff
 
-MICRO = 1000000
-CLOCK_BACK_TOLERANCE_S = 60
+_MICRO = const(1000000)
+_CLOCK_BACK_TOLERANCE_S = const(60)
 # ClearCredit register numbers (STS class 2 subclass 1)
 REGISTER_OF_UTILITY = {"electricity": 0, "water": 1, "gas": 2, "time": 3}
-CLEAR_ALL = 0xFFFF
+_CLEAR_ALL = const(0xFFFF)
 # supply reasons that are no alarm: the credit rules at work (the credit state says the rest)
 CREDIT_REASONS = ("credit", "credit_exhausted", "credit_power_limit", "friendly",
                   "keep_supply", "manual_on", "await_confirm", "commissioned")
@@ -31,11 +32,29 @@ def validate_config(raw):
     try:
         return config.validate(raw)
     finally:
-        del config
-        sys.modules.pop("meter.config", None)
-        package = sys.modules.get("meter")
-        if package is not None and "config" in package.__dict__:
-            delattr(package, "config")
+        _drop_validator()
+
+
+def _configuration(raw, store):
+    """(the configuration to run, provisioned?): the one the meter saved unless meter.json
+    has a newer revision, each checked as it is taken, with one import of the validator
+    (each import is a few KB made and dropped while the records are being read)."""
+    from meter import config
+    try:
+        cfg = config.validate(raw)
+        stored = store.load("config")
+        if stored is not None and stored.get("revision", 0) >= cfg["revision"]:
+            return config.validate(stored), False
+        return cfg, True
+    finally:
+        _drop_validator()
+
+
+def _drop_validator():
+    sys.modules.pop("meter.config", None)
+    package = sys.modules.get("meter")
+    if package is not None and "config" in package.__dict__:
+        delattr(package, "config")
 
 
 def _ring_size_asked(raw):
@@ -70,13 +89,7 @@ class Meter:
         # The event ring is the largest block the meter keeps: take it before validation
         # litters the heap, which may then have no hole that size left.
         self.events = EventLog(_ring_size_asked(cfg))
-        cfg = validate_config(cfg)
-        stored = store.load("config")
-        if stored is not None and stored.get("revision", 0) >= cfg["revision"]:
-            cfg = validate_config(stored)
-            provisioned = False
-        else:
-            provisioned = True
+        cfg, provisioned = _configuration(cfg, store)
         self.cfg = cfg
         if self.events.capacity != cfg["event_capacity"]:     # the stored config differs
             self.events = EventLog(cfg["event_capacity"])
@@ -290,12 +303,12 @@ class Meter:
         self._save_events(now)
         return "accepted"
 
-    def clear_credit(self, now, register=CLEAR_ALL):
+    def clear_credit(self, now, register=_CLEAR_ALL):
         """ClearCredit token; returns 'accepted' or 'not_this_meter'."""
         mine = REGISTER_OF_UTILITY.get(self.cfg["utility"], 0)
         if self.cfg["credit_mode"] == "currency":
             mine += 4
-        if register != CLEAR_ALL and register != mine:
+        if register != _CLEAR_ALL and register != mine:
             return "not_this_meter"
         self._run(now, 0, 0)
         amount = self.credit["bal"]
@@ -478,7 +491,7 @@ class Meter:
         if cfg["ml_per_pulse"] is not None:
             self.pulse_num, self.pulse_den = cfg["ml_per_pulse"] * f, 1000
         else:
-            self.pulse_num, self.pulse_den = MICRO * f, cfg["imp_per_unit"] * 1000
+            self.pulse_num, self.pulse_den = _MICRO * f, cfg["imp_per_unit"] * 1000
 
     def _input(self, now, qty, exp, power, phases_w):
         self._run(now, qty, exp)
@@ -499,12 +512,12 @@ class Meter:
         """Bring the meter to ``now``, spreading qty/exp (micro-units) over the interval
         in proportion to time and crossing every boundary on the way."""
         if now < self.t:
-            if self.t - now > CLOCK_BACK_TOLERANCE_S:
+            if self.t - now > _CLOCK_BACK_TOLERANCE_S:
                 self.events.add(now, "clock", "backwards", self.t - now)
             self.t = now
             self._new_segment(now)
         if self.cfg["utility"] == "time" and self.sup["state"] in ("on", "limited"):
-            num = (now - self.t) * MICRO + self.reg["time_rem"]
+            num = (now - self.t) * _MICRO + self.reg["time_rem"]
             qty += num // 60
             self.reg["time_rem"] = num % 60
         start = self.t

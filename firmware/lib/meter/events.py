@@ -5,20 +5,22 @@ An entry is ``[seq, t, kind, detail, value]``: ``seq`` counts every event ever l
 ``detail`` a short code (e.g. the supply-change reason), ``value`` an int (amount,
 watts, state code...).
 
-On flash the log is kept in pages of PAGE entries, records "ev0".."ev<n-1>" used in
-turn (page of an entry = (seq - 1) // PAGE, record = page mod n). A save writes only the
-pages that changed, so a save is small (about 2 KB) whatever the capacity, and with one
-page more than the capacity needs, at least ``capacity`` entries always survive.
+On flash the log is kept in pages of 50 entries (``_PAGE``), records "ev0".."ev<n-1>"
+used in turn (page of an entry = (seq - 1) // 50, record = page mod n). A save writes
+only the pages that changed, so a save is small (about 2 KB) whatever the capacity, and
+with one page more than the capacity needs, at least ``capacity`` entries always survive.
 """
 from array import array
 
+from const import const
+
 KINDS = ("token", "credit", "alarm", "supply", "tamper", "power", "clock", "config",
          "tariff", "leak", "load")
-PAGE = 50
+_PAGE = const(50)
 
 
 def page_count(capacity):
-    return (capacity + PAGE - 1) // PAGE + 1
+    return (capacity + _PAGE - 1) // _PAGE + 1
 
 
 class EventLog:
@@ -26,15 +28,16 @@ class EventLog:
     heap fragments over months, and a list that grows (or shifts) needs a fresh block.
 
     The ring is packed in parallel arrays (seq, t, value) and bytearrays of indices into a
-    small table of the kind and detail strings (a fixed vocabulary of the code): 22 bytes
+    small table of the kind and detail strings (a fixed vocabulary of the code): 18 bytes
     an entry instead of a 5-element list (about 100 bytes on a 64-bit port, 60 on the
-    ESP32) plus its detail string after a load; 200 entries take 4.4 KB instead of
-    about 20 KB. Entries are rebuilt as lists when read."""
+    ESP32) plus its detail string after a load; 200 entries take 3.6 KB instead of
+    about 20 KB. Entries are rebuilt as lists when read. ``t`` is unsigned 32-bit: meter
+    time (seconds since 2000) reaches 2**32 in 2136."""
 
     def __init__(self, capacity=200):
         self.capacity = capacity
         self._seq = array("I", bytes(4 * capacity))
-        self._t = array("q", bytes(8 * capacity))
+        self._t = array("I", bytes(4 * capacity))
         self._value = array("q", bytes(8 * capacity))
         self._kind = bytearray(capacity)
         self._detail = bytearray(capacity)
@@ -84,13 +87,16 @@ class EventLog:
                 names[self._detail[slot]], self._value[slot]]
 
     def add(self, t, kind, detail, value=0):
-        self.seq += 1
-        self._put(self._next, self.seq, t, kind, detail, value)
+        self._append(self.seq + 1, t, kind, detail, value)
+        if self.dirty_from is None:
+            self.dirty_from = self.seq
+
+    def _append(self, seq, t, kind, detail, value):
+        self._put(self._next, seq, t, kind, detail, value)
+        self.seq = seq
         self._next = (self._next + 1) % self.capacity
         if self.count < self.capacity:
             self.count += 1
-        if self.dirty_from is None:
-            self.dirty_from = self.seq
 
     def entries(self):
         """The entries, oldest first (a generator: no list is built)."""
@@ -112,31 +118,30 @@ class EventLog:
         return self.dirty_from is not None
 
     def load(self, store):
-        """Rebuild the log from the page records of a store."""
-        found = []
+        """Rebuild the log from the page records of a store, oldest page first and one
+        page in the heap at a time (each is read twice: for its number, then for its
+        entries); a list of every entry would be a few times the ring's size at boot."""
+        order = []
         for i in range(page_count(self.capacity)):
             rec = store.load("ev%d" % i)
             if rec:
-                found.extend(rec["items"])
-        found.sort(key=lambda e: e[0])
-        found = found[-self.capacity:]
-        for i, entry in enumerate(found):
-            self._put(i, *entry)
-        self.count = len(found)
-        self._next = self.count % self.capacity
-        self.seq = found[-1][0] if found else 0
+                order.append((rec["page"], i))
+        order.sort()
+        for _, i in order:
+            for entry in store.load("ev%d" % i)["items"]:
+                self._append(*entry)
 
     def save(self, store):
         """Write the pages holding unsaved entries; returns the number of saves."""
         if self.dirty_from is None:
             return 0
         n = page_count(self.capacity)
-        first_page = (self.dirty_from - 1) // PAGE
-        last_page = (self.seq - 1) // PAGE
+        first_page = (self.dirty_from - 1) // _PAGE
+        last_page = (self.seq - 1) // _PAGE
         saves = 0
         for page in range(max(first_page, last_page - n + 1), last_page + 1):
-            lo = page * PAGE + 1
-            entries = [e for e in self.entries() if lo <= e[0] < lo + PAGE]
+            lo = page * _PAGE + 1
+            entries = [e for e in self.entries() if lo <= e[0] < lo + _PAGE]
             store.save("ev%d" % (page % n), {"page": page, "items": entries})
             saves += 1
         self.dirty_from = None

@@ -18,9 +18,10 @@ which makes a torn slot rare there; on FAT or a host disk the CRC catches it).
 ``writes`` and ``bytes_written`` count saves for the flash-wear figures
 (docs/flash-wear.md); ``rejected`` counts slots refused at load.
 
-A save streams the JSON twice, once for the CRC and once into the file, in pieces of a
-few bytes: the meter's records are up to 2 KB and a long-running meter's heap may not
-have a free block that size (``_Stream``).
+Records are up to a few KB and a meter's heap, littered by boot or by months of use, may
+not have a free block that size: a save streams the JSON twice, once for the CRC and
+once into the file, in pieces of a few bytes (``_Stream``); a load reads the CRC in
+pieces into a buffer of its own and parses the JSON from the file (``read_slot``).
 """
 import json
 import os
@@ -32,12 +33,12 @@ NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_-"
 
 
 def check_name(name):
-    """Record names become file names: lower-case letters, digits, '_' and '-'."""
+    """Record names become file names: lower-case letters, digits, '_' and '-'. (Not a
+    loop over the characters: MicroPython interns each one it meets as a name.)"""
     if not name or len(name) > 32:
         raise ValueError("record name must be 1..32 characters: %r" % (name,))
-    for ch in name:
-        if ch not in NAME_CHARS:
-            raise ValueError("record name %r: use a-z, 0-9, '_' or '-'" % (name,))
+    if name.strip(NAME_CHARS):      # what is left has a character not allowed at each end
+        raise ValueError("record name %r: use a-z, 0-9, '_' or '-'" % (name,))
 
 
 def encode_record(record):
@@ -69,6 +70,40 @@ def decode_slot(name, data):
         space = body.index(b" ")
         return int(body[:space]), json.loads(body[space + 1:])
     except ValueError:  # bad hex, no space, bad JSON
+        return None
+
+
+def read_slot(name, f, buf):
+    """``decode_slot`` of an open slot file, read ``len(buf)`` bytes at a time."""
+    size = f.seek(0, 2)
+    if size < 12:
+        return None
+    f.seek(0)
+    head = f.read(9)
+    if head[8:9] != b" ":
+        return None
+    crc = crc32(name.encode() + b" ")
+    view = memoryview(buf)
+    left = size - 10                    # the body: between the header and the newline
+    while left:
+        n = f.readinto(view[:min(left, len(buf))])
+        if not n:
+            return None
+        crc = crc32(view[:n], crc)
+        left -= n
+    if f.read(1) != b"\n":
+        return None
+    try:
+        if int(head[:8], 16) != crc:
+            return None
+        f.seek(9)
+        seq = 0
+        digit = f.read(1)
+        while digit != b" ":
+            seq = seq * 10 + int(digit)
+            digit = f.read(1)
+        return seq, json.load(f)
+    except ValueError:  # bad hex or seq, bad JSON
         return None
 
 
@@ -120,6 +155,7 @@ class Store:
         self.bytes_written = 0
         self.rejected = 0
         self._newest = {}  # name -> (seq, slot index) of the newest valid slot
+        self._buf = bytearray(64)   # a load's CRC pieces
         self._make_dirs()
 
     def _make_dirs(self):
@@ -138,11 +174,11 @@ class Store:
 
     def _read_slot(self, name, slot):
         try:
-            with self.files.open(self._slot_path(name, slot), "rb") as f:
-                data = f.read()
+            f = self.files.open(self._slot_path(name, slot), "rb")
         except OSError:  # no such slot yet
             return None
-        found = decode_slot(name, data)
+        with f:
+            found = read_slot(name, f, self._buf)
         if found is None:
             self.rejected += 1
         return found
