@@ -1,15 +1,18 @@
 """Vending station figures: complete sales per second (tariff + token + ledger commit +
 audit entry) on SQLite and PostgreSQL in one process, and the monthly settlement report
-over 1,000,000 sales (rows generated with a bulk insert).
+over 1,000,000 sales (rows generated with a bulk insert); and sales per second through the
+vending server (``prepay vend serve`` on a loopback port, each clerk a process with its own
+session) against the same number of processes in local mode, with 1 and 8 clerks.
 
 Goals from issue 6: >= 500 sales/s on SQLite, settlement <= 5 s. Prints numbers only.
 PostgreSQL comes from PREPAY_TEST_PG_URL or a throw-away server (tests/vending/pgserver.py).
 
-    python bench/bench_vending.py [--sales N] [--rows N] [--no-pg]
+    python bench/bench_vending.py [--sales N] [--rows N] [--server-sales N] [--no-pg]
 """
 import argparse
 import datetime
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -22,7 +25,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests", "vending")]
 from sqlalchemy import insert, select  # noqa: E402
 
 from host.vending import reports, sales, schema  # noqa: E402
-from vendworld import Clock, World  # noqa: E402
+from vendworld import PASSPHRASE, Clock, World, add_clerks, sell_worker, server_sell_worker  # noqa: E402
 
 
 def bench_sales(url, count, label):
@@ -39,6 +42,32 @@ def bench_sales(url, count, label):
     print("%-11s %6d complete sales in %6.2f s: %7.1f sales/s%s"
           % (label, count, elapsed, count / elapsed, " (goal >= 500/s)" if label == "sqlite" else ""), flush=True)
     world.engine.dispose()
+
+
+def bench_doors(url, count, label, tmp):
+    """Sales/s with 1 and 8 clerks (processes): local mode, then through the server."""
+    from vendserver import VendServer
+    world = World(url, meters=10)
+    clerks = add_clerks(world, 8)
+    pans, operator = world.pans, world.ops["alice"]
+    world.engine.dispose()
+    server = VendServer(url, PASSPHRASE, tmp).start()
+    context = multiprocessing.get_context("spawn")
+    try:
+        for processes in (1, 8):
+            with context.Pool(processes) as pool:       # started before the clock runs
+                pool.starmap(sell_worker, [(url, operator, pans, 1, k) for k in range(processes)])
+                rates = []
+                for worker, who in ((sell_worker, [operator] * processes), (server_sell_worker, clerks)):
+                    where = server.url if worker is server_sell_worker else url
+                    start = time.perf_counter()
+                    pool.starmap(worker, [(where, who[k], pans, count // processes, k) for k in range(processes)])
+                    rates.append(count // processes * processes / (time.perf_counter() - start))
+            print("%-11s %d clerk%s, %5d sales: local %7.1f sales/s, server %7.1f sales/s (%+.0f %%)"
+                  % (label, processes, "s" if processes > 1 else " ", count // processes * processes, rates[0],
+                     rates[1], 100 * (rates[1] / rates[0] - 1)), flush=True)
+    finally:
+        server.stop()
 
 
 def fill_ledger(url, rows, customers=5000):
@@ -103,6 +132,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sales", type=int, default=2000)
     parser.add_argument("--rows", type=int, default=1000000)
+    parser.add_argument("--server-sales", type=int, default=800, help="sales per run through each door")
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="prepay-bench-")
@@ -116,6 +146,9 @@ def main():
             print("postgresql  not measured: %s" % exc)
     if server:
         bench_sales(server.new_database(), args.sales, "postgresql")
+    bench_doors(os.path.join(tmp, "doors.db"), args.server_sales, "sqlite", tmp)
+    if server:
+        bench_doors(server.new_database(), args.server_sales, "postgresql", tmp)
     bench_settlement(os.path.join(tmp, "ledger.db"), args.rows, "sqlite")
     if server:
         bench_settlement(server.new_database(), args.rows, "postgresql")

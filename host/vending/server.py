@@ -209,6 +209,7 @@ def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_k
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)     # accepted sockets inherit it
     sock.bind((host, port))
     sock.listen(256)
     bound = sock.getsockname()[1]
