@@ -1,12 +1,12 @@
 """Build caches are keyed by content, not file times: an older file put back over a newer
 one (a ``git checkout`` of an older commit, ``cp -p`` from another tree) is built again,
 in the simulator's bundle cache, the tests' ``.mpy`` cache and the frozen build's key."""
+import importlib.util
 import os
 import shutil
 import subprocess
 import time
 
-import conftest
 from host import buildcache
 from host.firmware import build as firmware
 from host.firmware.manifest import manifest_text
@@ -14,6 +14,19 @@ from host.provisioning.bundle import REPO_ROOT
 from host.sim.bundle import firmware_bundle
 
 MODULE = os.path.join("firmware", "lib", "meter", "tariff.py")
+
+
+def _tests_conftest():
+    """tests/conftest.py itself: ``import conftest`` finds whichever conftest pytest
+    imported last (tests/vending's, tests/hil's) when the whole suite runs."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conftest.py")
+    spec = importlib.util.spec_from_file_location("prepay_tests_conftest", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+conftest = _tests_conftest()
 
 
 def checkout(tmp_path):
