@@ -148,6 +148,12 @@ def test_prepay_read_prints_the_table_and_one_line_when_nothing_answers(meter, t
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"^1-0:1\.8\.0 +0\.000 kWh  active energy import, total$", proc.stdout,
                      re.M)
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "read", "set-clock", "--port",
+                           meter.port, "--time", "2026-11-23T09:30", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, PREPAY_METER_PASSWORD=TECHNICIAN))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["clock"].startswith("2026-11-23T09:30")
     lone = str(tmp_path / "lone")        # a pty nobody answers on
     master, slave = os.openpty()
     os.symlink(os.ttyname(slave), lone)

@@ -58,6 +58,11 @@ def print_rows(rows, args):
             print("%-14s %16s %-4s %s" % (r["obis"], r["value"], r["unit"], r["meaning"]))
 
 
+def say(args, data, text):
+    """A job's result: ``data`` as JSON with --json, else ``text``."""
+    print(json.dumps(data) if args.json else text)
+
+
 def run_readout(args):
     port(args)
     if args.obis:
@@ -80,26 +85,28 @@ def run_events(args):
 
 def run_set_clock(args):
     now = jobs.set_clock(port(args), password(), args.time, args.address, **options(args))
-    print("meter clock set: %s" % jobs.iso(now))
+    say(args, {"clock": jobs.iso(now)}, "meter clock set: %s" % jobs.iso(now))
 
 
 def run_set_tariff(args):
     table = textfile.read_json(args.table, "tariff table")
     pending = jobs.set_tariff(port(args), password(), table, args.start, args.address,
                               **options(args))
-    print("pending tariff from %s: %s" % (jobs.iso(pending[:12]), pending[13:]))
+    say(args, {"start": jobs.iso(pending[:12]), "table": pending[13:]},
+        "pending tariff from %s: %s" % (jobs.iso(pending[:12]), pending[13:]))
 
 
 def run_send_token(args):
     accepted, result = jobs.send_token(port(args), password(), args.token, args.address,
                                        **options(args))
-    print("token %s: %s" % ("accepted" if accepted else "refused", result))
+    say(args, {"accepted": accepted, "result": result},
+        "token %s: %s" % ("accepted" if accepted else "refused", result))
     return 0 if accepted else 1
 
 
 def run_write(args):
     jobs.write(port(args), password(), args.obis, args.value, args.address, **options(args))
-    print("written: %s(%s)" % (args.obis, args.value))
+    say(args, {"obis": args.obis, "value": args.value}, "written: %s(%s)" % (args.obis, args.value))
 
 
 def run_route(args):
@@ -124,7 +131,8 @@ def run_route(args):
         raise UserError("cannot write %s: %s" % (args.out, exc.strerror))
     finally:
         bar.close()
-    print("route: %d read, %d failed -> %s" % (done, failed, args.out))
+    say(args, {"read": done, "failed": failed, "out": args.out},
+        "route: %d read, %d failed -> %s" % (done, failed, args.out))
     return 1 if failed else 0
 
 
@@ -160,12 +168,12 @@ def register(sub, name, help_text):
     def job(job_name, run, help_text):
         q = jobs_parser.add_parser(job_name, help=help_text, description=help_text)
         common(q, True, job_name != "route")
+        q.add_argument("--json", action="store_true", help="the result as JSON")
         q.set_defaults(run=run)
         return q
 
     q = job("events", run_events, "the meter's event log, newest first")
     q.add_argument("--count", type=int_arg, default=0, help="only the newest N")
-    q.add_argument("--json", action="store_true")
     q = job("set-clock", run_set_clock, "set the meter's clock (local time)")
     q.add_argument("--time", default="now", help="2026-11-23T08:00[:SS] or now (default)")
     q = job("set-tariff", run_set_tariff,
