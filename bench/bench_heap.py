@@ -10,10 +10,12 @@ profile). Runtimes: ``stock`` (the PyPI 64-bit port, modules from ROMFS), ``froz
 A run in a given ``-X heapsize`` passes only if it finishes in TIME_LIMIT_S, with no
 MemoryError, no task crash (the firmware survives a crashed task by restarting it:
 that is a failure here) and with the registers of a run in a large heap. Sizes are tried
-from TOP_K down in STEP_K steps until the first failure; the smallest reliable heap is
-the last size that passed, so every size from it to TOP_K has passed. The census sorts
-the live heap by kind (functions, module globals, classes, instances, data, buffers,
-tasks, names: ``Heap``) from ``micropython.mem_info(1)``'s block map and the heap's bytes
+from TOP_K (per runtime) down in STEP_K steps until the first failure; the smallest
+reliable heap is the last size that passed, so every size from it to TOP_K has passed.
+Every run of a runtime uses the build it started with (``firmware_for``), and the figures
+say which commit they were measured at. The census sorts the live heap by kind
+(functions, module globals, classes, instances, data, buffers, tasks, names: ``Heap``)
+from ``micropython.mem_info(1)``'s block map and the heap's bytes
 (``boards/sim/heapdump.py``), after boot and at the end, with the largest holders (a
 module with its functions and data, a class, a class's instances). Prints numbers.
 
@@ -26,11 +28,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench_sim import run  # noqa: E402
+from bench_sim import measured_at, run  # noqa: E402
 from host.errors import UserError  # noqa: E402
+from host.sim.runner import firmware_for  # noqa: E402
 
 DAYS = 30
-TOP_K = 200
+TOP_K = {"stock": 300, "frozen64": 200, "frozen32": 200}   # above the largest a run needs
 STEP_K = 2
 BOTTOM_K = 32
 ROOMY = "2M"
@@ -39,14 +42,14 @@ RUNTIMES = ("stock", "frozen64", "frozen32")
 TOP_HOLDERS = 30
 
 
-def census(runtime, days):
+def census(runtime, days, firmware=None):
     """The live heap at the end of a ``days`` story (a ``Heap``)."""
     heap, block = [], 16 if runtime == "frozen32" else 32     # 4 machine words
 
     def look(sim):
         heap.append(Heap(heap_lines(sim, block), block))
 
-    run(days, False, ROOMY, runtime, at_end=look)
+    run(days, False, ROOMY, runtime, at_end=look, firmware=firmware)
     return heap[0]
 
 
@@ -212,12 +215,12 @@ def registers(status):
     return {k: status[k] for k in ("credit_micro", "import_milli", "books")}
 
 
-def failure(runtime, heap_k, expected):
+def failure(runtime, heap_k, expected, firmware=None):
     """Why the story fails in ``heap_k`` KB, or None when it passes."""
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(TIME_LIMIT_S)
     try:
-        status = run(DAYS, False, "%dK" % heap_k, runtime)[1]
+        status = run(DAYS, False, "%dK" % heap_k, runtime, firmware=firmware)[1]
     except TimeLimit:
         return "over the %d s time limit" % TIME_LIMIT_S
     except UserError as exc:    # a MemoryError ends prepay sim with one line
@@ -231,20 +234,23 @@ def failure(runtime, heap_k, expected):
     return None
 
 
-def smallest_reliable(runtime, expected):
-    """(smallest KB from which every size up to TOP_K passed, first failing KB, why)."""
-    heap_k = TOP_K
+def smallest_reliable(runtime, expected, firmware=None):
+    """(smallest KB from which every size up to the top passed, or None when the top
+    fails; the first failing KB; why)."""
+    top = heap_k = TOP_K[runtime]
     while heap_k >= BOTTOM_K:
-        why = failure(runtime, heap_k, expected)
+        why = failure(runtime, heap_k, expected, firmware)
         if why is not None:
-            return heap_k + STEP_K, heap_k, why
+            return (heap_k + STEP_K if heap_k < top else None), heap_k, why
         heap_k -= STEP_K
     return BOTTOM_K, None, None
 
 
 def main(runtimes, census_only=False):
     for runtime in runtimes:
-        wall, status, _ = run(DAYS, True, ROOMY, runtime)
+        firmware = firmware_for(runtime)    # one build for every run, whatever is edited
+        print("%-9s %s" % (runtime, measured_at(runtime, firmware)))
+        wall, status, _ = run(DAYS, True, ROOMY, runtime, firmware=firmware)
         info = status["sim"]
         if status["crashes"]:
             print("%s: %d task crash(es) even in %s; no figures" % (runtime, status["crashes"],
@@ -254,12 +260,16 @@ def main(runtimes, census_only=False):
               "(board %d B)" % (runtime, DAYS, info["heap_boot"], info["heap_peak"],
                                 info.get("heap_board", 0)))
         if not census_only:
-            smallest, failed, why = smallest_reliable(runtime, registers(status))
-            print("%-9s   every -X heapsize from %dK to %dK passes" % ("", smallest, TOP_K))
+            smallest, failed, why = smallest_reliable(runtime, registers(status), firmware)
+            if smallest is None:
+                print("%-9s   fails already in %dK" % ("", TOP_K[runtime]))
+            else:
+                print("%-9s   every -X heapsize from %dK to %dK passes"
+                      % ("", smallest, TOP_K[runtime]))
             if failed is not None:
                 print("%-9s   %dK fails: %s" % ("", failed, why[:200]))
         for days in (0, DAYS):
-            totals, held = census(runtime, days).census()
+            totals, held = census(runtime, days, firmware).census()
             print("%-9s   census after %2d day(s), %d B live: %s" % (
                 "", days, sum(totals.values()),
                 ", ".join("%s %d" % kv for kv in totals.items())))

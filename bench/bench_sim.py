@@ -1,6 +1,6 @@
 """Simulation speed: one simulated year of an hourly household profile through
 ``prepay sim``, on the stock Unix port (-X heapsize=200K) and the 32-bit frozen build
-(64K): ``python bench/bench_sim.py [RUNTIME ...]``.
+(64K): ``python bench/bench_sim.py [RUNTIME[:HEAP] ...]`` (e.g. ``frozen32:96K``).
 
 Meter: boards/sim/examples/electricity-currency-tou.json (TOU tariff, standing charge,
 15-minute metering bound). Load: 24 hourly steps a day (about 10 kWh/day), repeated
@@ -12,6 +12,7 @@ heap; also a 30-day run for the heap figure. Prints numbers only.
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,9 +20,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from host.firmware.build import runtime_command  # noqa: E402
-from host.sim.bundle import firmware_bundle  # noqa: E402
-from host.sim.runner import Sim, run_script  # noqa: E402
+from host.sim.runner import Sim, firmware_for, run_script  # noqa: E402
 from host.sim.script import parse  # noqa: E402
 from tokens import build  # noqa: E402
 from tokens.tid import tid_at  # noqa: E402
@@ -40,8 +39,9 @@ def script(days, profile_path):
                       "load profile " + profile_path, "advance %dd" % days, "status"])
 
 
-def run(days, heap_stats, heap="200K", runtime="stock", at_end=None):
-    """Run the story; ``at_end(sim)`` is called while the meter is still on."""
+def run(days, heap_stats, heap="200K", runtime="stock", at_end=None, firmware=None):
+    """Run the story; ``at_end(sim)`` is called while the meter is still on; ``firmware``
+    pins the runtime's build (``firmware_for``)."""
     state = tempfile.mkdtemp(prefix="bench-sim-")
     profile = os.path.join(state, "household.csv")
     with open(profile, "w") as f:
@@ -53,7 +53,7 @@ def run(days, heap_stats, heap="200K", runtime="stock", at_end=None):
     commands = parse(script(days, profile), state)
     try:
         sim = Sim(state, heap=heap, heap_mode="step" if heap_stats else "off",
-                  out=open(os.devnull, "w"), runtime=runtime)
+                  out=open(os.devnull, "w"), runtime=runtime, firmware=firmware)
         t0 = time.perf_counter()
         try:
             run_script(sim, commands, open(os.devnull, "w"))
@@ -74,17 +74,30 @@ def run(days, heap_stats, heap="200K", runtime="stock", at_end=None):
 HEAP = {"stock": "200K", "frozen64": "200K", "frozen32": "64K"}
 
 
+def measured_at(runtime, firmware):
+    """What was measured: the commit, the meter files changed since it, the build."""
+    def git(*args):
+        return subprocess.run(["git", "-C", ROOT] + list(args), capture_output=True,
+                              text=True).stdout.strip()
+    changed = git("status", "--porcelain", "--", "firmware", "tokens", "boards").splitlines()
+    build = ("bundle " if firmware[1] else "build ") + os.path.basename(
+        os.path.dirname(firmware[1] or firmware[0]))
+    return "measured at %s%s, %s" % (
+        git("rev-parse", "--short", "HEAD") or "?",
+        " + %d uncommitted meter file(s)" % len(changed) if changed else "", build)
+
+
 def main(runtimes):
-    for runtime in runtimes:
-        heap = HEAP[runtime]
+    for spec in runtimes:
+        runtime, _, heap = spec.partition(":")
+        heap = heap or HEAP[runtime]
         print("prepay sim --runtime %s: hourly household profile, TOU tariff, -X heapsize=%s"
               % (runtime, heap))
-        runtime_command(runtime)        # built (or found in the cache) before the clock runs
-        if runtime == "stock":
-            firmware_bundle()
+        firmware = firmware_for(runtime)    # built (or from the cache) before the clock runs
+        print(measured_at(runtime, firmware))
         for days, heap_stats in ((365, False), (365, True), (30, True)):
             before = os.times()
-            wall, st, sim = run(days, heap_stats, heap, runtime)
+            wall, st, sim = run(days, heap_stats, heap, runtime, firmware=firmware)
             after = os.times()
             cpu = (after.children_user + after.children_system
                    - before.children_user - before.children_system)

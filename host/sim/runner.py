@@ -167,13 +167,22 @@ class Meter:
         return reply
 
 
+def firmware_for(runtime):
+    """(micropython command, bundle root or None) of ``runtime`` as the tree is now: a
+    bench that starts many sessions hands it to each, so all run the same firmware
+    whatever is edited meanwhile."""
+    return runtime_command(runtime), (firmware_bundle() if runtime == "stock" else None)
+
+
 class Sim:
     """``runtime``: ``stock`` (the PyPI Unix port running the bundle, from ROMFS or, with
     ``romfs=False``, from files) or a frozen build (``host/firmware``: the firmware in
-    the binary, the flash through the board's file-backed device)."""
+    the binary, the flash mapped by its ``simflash`` module); ``firmware`` pins one
+    (``firmware_for``)."""
 
     def __init__(self, state_dir, heap=DEFAULT_HEAP, cut_after=None, heap_mode="step",
-                 out=None, verbose=False, romfs=True, runtime="stock", ir_link=None):
+                 out=None, verbose=False, romfs=True, runtime="stock", ir_link=None,
+                 firmware=None):
         from host.sim.ir import IrBridge
         self.state_dir = state_dir
         self.runtime = runtime
@@ -184,8 +193,7 @@ class Sim:
         self.out = out or sys.stdout
         self.verbose = verbose
         self.world = World(state_dir)
-        self.bundle = firmware_bundle() if runtime == "stock" else None
-        self.micropython = runtime_command(runtime)
+        self.micropython, self.bundle = firmware or firmware_for(runtime)
         self.meter = None
         self.writes_before = 0     # block writes of earlier power-ons (for the cut budget)
         self.last_writes = 0
