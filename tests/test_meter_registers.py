@@ -2,8 +2,9 @@
 history closed on the settlement day, and what survives a power cut."""
 from meter import credit as creditmod
 from meter.core import Meter
+from meter.history import Rows
 from meter.store import MemoryStore, Store
-from dualrt import tmp_dir
+from dualrt import raises, tmp_dir
 from test_meter_kit import UNIT, LogStore, at, electricity, new_meter, run_power
 
 DUAL_RUNTIME = True
@@ -58,7 +59,7 @@ def test_daily_and_monthly_history_close_on_the_settlement_day():
                                           [202501, 62000, 12400000],
                                           [202502, 56000, 11200000]]
     hist = store.load("history")
-    assert hist["monthly"] == m.monthly and len(hist["daily"]) == 62
+    assert hist["monthly"] == m.monthly.rows() and len(hist["daily"]) == 62
 
 
 def test_history_keeps_24_months():
@@ -71,6 +72,15 @@ def test_history_keeps_24_months():
     assert len(m.monthly) == 24
     assert m.monthly[-1][0] == 202506
     assert m.monthly[-1][1] == 1000
+
+
+def test_history_rows_are_a_ring_read_as_lists():
+    rows = Rows(3, "iq", [[1, 10], [2, 20], [3, 30], [4, 2 ** 40]])   # the last 3 kept
+    assert len(rows) == 3 and list(rows) == [[2, 20], [3, 30], [4, 2 ** 40]]
+    rows.append((5, -50))
+    assert rows.rows() == [[3, 30], [4, 2 ** 40], [5, -50]]
+    assert rows[0] == [3, 30] and rows[-1] == [5, -50] and rows[-2:] == rows.rows()[1:]
+    assert raises(IndexError, rows.__getitem__, 3) and Rows(2, "i")[:] == []
 
 
 def test_power_cut_loses_at_most_one_quantum():

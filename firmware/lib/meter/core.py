@@ -12,6 +12,7 @@ from const import const
 from meter import civil, credit, leak, supply, trip
 from meter.daytype import in_friendly, next_friendly_edge
 from meter.events import EventLog
+from meter.history import DAILY, MONTHLY, Rows
 from meter.tariff import Tariff
 
 _MICRO = const(1000000)
@@ -95,8 +96,9 @@ class Meter:
             self.events = EventLog(cfg["event_capacity"])
         self.events.load(store)
         hist = store.load("history") or {"daily": [], "monthly": []}
-        self.daily = hist["daily"]
-        self.monthly = hist["monthly"]
+        self.daily = Rows(cfg["daily_history_days"], DAILY, hist["daily"])
+        self.monthly = Rows(cfg["monthly_history_months"], MONTHLY, hist["monthly"])
+        del hist
         rec = store.load("meter")
         if rec is None:
             day = now // civil.DAY_S
@@ -610,17 +612,15 @@ class Meter:
     def _close_day(self, b, day):
         cfg = self.cfg
         r = self.reg
-        self.daily.append([r["day_no"], r["day"], r["day_money"]])
-        del self.daily[:-cfg["daily_history_days"]]
+        self.daily.append((r["day_no"], r["day"], r["day_money"]))
         r["day"] = 0
         r["day_money"] = 0
         if civil.civil_from_days(day)[2] == cfg["settlement_day"]:
             y, m, _ = civil.civil_from_days(day - 1)
             start = civil.settlement_start(day - 1, cfg["settlement_day"])
             sy, sm, _ = civil.civil_from_days(start)
-            self.monthly.append([civil.month_key(sy, sm), r["month"], r["month_money"],
-                                 r["md_w"]])
-            del self.monthly[:-cfg["monthly_history_months"]]
+            self.monthly.append((civil.month_key(sy, sm), r["month"], r["month_money"],
+                                 r["md_w"]))
             r["month"] = 0
             r["month_money"] = 0
             r["md_w"] = 0
@@ -730,7 +730,8 @@ class Meter:
             self.events_save_t = now
 
     def _save_history(self):
-        self.store.save("history", {"daily": self.daily, "monthly": self.monthly})
+        self.store.save("history", {"daily": self.daily.rows(),
+                                    "monthly": self.monthly.rows()})
         self.saves += 1
 
     def _save_config(self, now, what, value=0):
