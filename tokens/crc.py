@@ -1,29 +1,15 @@
 """CRC-16 of STS blocks: CRC-16/MODBUS over class and 48 data bits, byte-swapped (sts.md 4.6)."""
 
 
-def _make_table():
-    try:
-        from array import array
-        table = array("H", bytes(512))
-    except ImportError:  # pragma: no cover - every supported runtime has array
-        table = [0] * 256
-    for byte in range(256):
-        crc = byte
+def crc16(data):
+    """CRC-16/MODBUS: reflected polynomial 0xA001, initial 0xFFFF, no final XOR. Bit by
+    bit: a block is 7 or 8 bytes, and a 256-entry table would be 512 bytes of the
+    meter's heap for a computation it makes once a token."""
+    crc = 0xFFFF
+    for byte in data:
+        crc ^= byte
         for _ in range(8):
             crc = (crc >> 1) ^ 0xA001 if crc & 1 else crc >> 1
-        table[byte] = crc
-    return table
-
-
-_TABLE = _make_table()
-
-
-def crc16(data):
-    """CRC-16/MODBUS: reflected polynomial 0xA001, initial 0xFFFF, no final XOR."""
-    crc = 0xFFFF
-    table = _TABLE
-    for byte in data:
-        crc = (crc >> 8) ^ table[(crc ^ byte) & 0xFF]
     return crc
 
 
