@@ -2,11 +2,13 @@
 
 Usage: micropython -X heapsize=200K tests/mpy_runner.py tests/test_x.py [COMPILED_ROOT]
 COMPILED_ROOT holds the project's code as .mpy files; it is searched before the sources.
+Started by tests/mpy_romfs.py, COMPILED_ROOT is /rom, the ROMFS image it holds.
 Prints one result line per test: '@@prepay-result {"name":..., "ok":..., "tb":...}'.
 """
 import gc
 import io
 import json
+import os
 import sys
 
 MARK = "@@prepay-result "
@@ -17,7 +19,17 @@ def split_path(path):
     return path[:slash] if slash >= 0 else ".", path[slash + 1:]
 
 
+def mount_romfs():
+    where = os.getenv("PREPAY_TEST_ROMFS")
+    if where:
+        import uctypes
+        import vfs
+        address, size = where.split(":")
+        vfs.mount(vfs.VfsRom(uctypes.bytearray_at(int(address), int(size))), "/rom")
+
+
 def main():
+    mount_romfs()
     module_path = sys.argv[1]
     tests_dir, file_name = split_path(module_path)
     root, _ = split_path(tests_dir)
