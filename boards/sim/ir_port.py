@@ -7,13 +7,15 @@ sleeps in it while every task sleeps."""
 import select
 import termios
 
-START_BAUD = 300
-CHUNK = 64
+from const import const
+
+_START_BAUD = const(300)
+_CHUNK = const(64)
 
 
 class PtyPort:
     def __init__(self, path):
-        self.baud = START_BAUD
+        self.baud = _START_BAUD
         self._f = open(path, "r+b")
         termios.setraw(self._f.fileno())
         self._poll = select.poll()
@@ -31,7 +33,7 @@ class PtyPort:
     def read(self, n=None):
         """What has arrived (b'' when nothing): a byte at a time while the pty has more,
         since a file read waits for all it asks."""
-        limit = CHUNK if n is None else n
+        limit = _CHUNK if n is None else n
         out = b""
         while len(out) < limit and self._poll.poll(0):
             b = self._f.read(1)
@@ -46,7 +48,7 @@ class PtyPort:
 
 class NoPort:
     """No optical head attached (run without the launcher's pty)."""
-    baud = START_BAUD
+    baud = _START_BAUD
 
     def set_baud(self, baud):
         self.baud = baud

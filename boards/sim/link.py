@@ -27,9 +27,11 @@ import gc
 import json
 import sys
 
-SETTLE_ROUNDS = 1000
-SERVE_TICK_MS = 50          # serve: the longest the port is left unlooked at
-SERVE_REFRESH_MS = 1000     # serve: polling tasks (keypad, display) catch up this often
+from const import const
+
+_SETTLE_ROUNDS = const(1000)
+_SERVE_TICK_MS = const(50)         # serve: the longest the port is left unlooked at
+_SERVE_REFRESH_MS = const(1000)    # serve: polling tasks (keypad, display) catch up this often
 
 
 class Driver:
@@ -46,7 +48,7 @@ class Driver:
     async def settle(self):
         """Let every woken task run until it sleeps again."""
         clock = self.clock
-        for _ in range(SETTLE_ROUNDS):
+        for _ in range(_SETTLE_ROUNDS):
             await asyncio.sleep_ms(0)
             if clock.awake <= 0:
                 await asyncio.sleep_ms(0)
@@ -89,7 +91,7 @@ class Driver:
     async def serve_real(self, ms):
         """Run in real time for ``ms``: time jumps by what the wall clock moved, and
         bytes at the optical port wake the task that reads it (``wake="ir"``). Polling
-        tasks (keypad, display, supply drive) catch up every ``SERVE_REFRESH_MS`` across
+        tasks (keypad, display, supply drive) catch up every ``_SERVE_REFRESH_MS`` across
         calls too: the console board and the HIL rig serve in slices shorter than that."""
         import time
         clock = self.clock
@@ -104,7 +106,7 @@ class Driver:
             last = now
             if step > 0:
                 await self.advance(step)
-            if time.ticks_diff(now, refreshed) >= SERVE_REFRESH_MS:
+            if time.ticks_diff(now, refreshed) >= _SERVE_REFRESH_MS:
                 refreshed = self.refreshed = now
                 clock.kick()
                 await self.settle()
@@ -113,7 +115,7 @@ class Driver:
                 break
             t = clock.next_wake()
             wait = left if t is None else max(0, min(left, t - clock.ms))
-            if port.wait(min(wait, SERVE_TICK_MS)):
+            if port.wait(min(wait, _SERVE_TICK_MS)):
                 clock.kick("ir")
                 await self.settle()
 

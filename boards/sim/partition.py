@@ -2,9 +2,10 @@
 counterpart of an ESP32 partition (``esp32.Partition``). The simulated chip is one
 device, so a power cut (``cut_after``) and the block-write counts span all its
 partitions, as they do on a real chip."""
+from const import const
 
-IOCTL_BLOCK_COUNT = 4
-IOCTL_BLOCK_ERASE = 6
+_IOCTL_BLOCK_COUNT = const(4)
+_IOCTL_BLOCK_ERASE = const(6)
 
 
 class Partition:
@@ -25,8 +26,8 @@ class Partition:
         return self.dev.writeblocks(self.first + block, buf, offset)
 
     def ioctl(self, op, arg):
-        if op == IOCTL_BLOCK_COUNT:
+        if op == _IOCTL_BLOCK_COUNT:
             return self.block_count
-        if op == IOCTL_BLOCK_ERASE:
+        if op == _IOCTL_BLOCK_ERASE:
             return self.dev.ioctl(op, self.first + arg)
         return self.dev.ioctl(op, arg)
