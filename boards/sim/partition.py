@@ -2,10 +2,10 @@
 counterpart of an ESP32 partition (``esp32.Partition``). The simulated chip is one
 device, so a power cut (``cut_after``) and the block-write counts span all its
 partitions, as they do on a real chip."""
-from const import const
-
-_IOCTL_BLOCK_COUNT = const(4)
-_IOCTL_BLOCK_ERASE = const(6)
+# Plain ints, not const(): the console board imports this module before its flash is
+# mounted, when firmware/lib (and its const module) is not on the path yet.
+_IOCTL_BLOCK_COUNT = 4
+_IOCTL_BLOCK_ERASE = 6
 
 
 class Partition:
