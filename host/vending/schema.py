@@ -221,6 +221,15 @@ payments = Table(
     UniqueConstraint("source", "line_ref", name="uq_payments_source_line"),
 )
 
+# A customer's self-service password (web console, host/vending/selfservice.py).
+customer_logins = Table(
+    "customer_logins", metadata,
+    Column("customer_id", Integer, ForeignKey("customers.id"), primary_key=True, autoincrement=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("set_at", DateTime, nullable=False),
+    Column("set_by", String(64), nullable=False),
+)
+
 audit_log = Table(
     "audit_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),  # chain position, 1..n

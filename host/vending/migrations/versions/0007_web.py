@@ -1,7 +1,8 @@
-"""The web console's tables (owned by the issue-17 work: customer logins, payment callbacks).
+"""The web console's tables: customers' self-service logins (a password an operator sets
+for the account; the failed logins are throttled in ``login_failures`` as operators' are).
 
-Placeholder in the chain so that parallel work can each fill its own revision; it changes
-nothing until filled.
+Payment-provider callbacks need no table of their own: each one is a line of the
+``payments`` table under the provider's name as its source, as a statement line is.
 
 Revision ID: 0007
 Revises: 0006
@@ -18,8 +19,15 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    op.create_table('customer_logins',
+    sa.Column('customer_id', sa.Integer(), nullable=False),
+    sa.Column('password_hash', sa.String(length=255), nullable=False),
+    sa.Column('set_at', sa.DateTime(), nullable=False),
+    sa.Column('set_by', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.id']),
+    sa.PrimaryKeyConstraint('customer_id')
+    )
 
 
 def downgrade():
-    pass
+    op.drop_table('customer_logins')
