@@ -1,7 +1,7 @@
 """The meter's configuration file (``meter.json``) split into what each part needs.
 
 The file holds the meter core's configuration (``meter.config`` validates it and
-refuses unknown keys) plus four sections the core does not know:
+refuses unknown keys) plus the sections the core does not know:
 
 * ``sts``: token acceptance identity: ``algorithm`` (``sta``/``misty1``), ``base_date``
   (1993/2014/2035, for the provisioning TID), ``krn``, ``kt``, ``ti``, ``ken``, ``sgc``,
@@ -14,6 +14,8 @@ refuses unknown keys) plus four sections the core does not know:
 * ``display``: ``currency`` (symbol for currency credit, e.g. ``KES``), ``decimals``.
 * ``board``: handed to ``boards/<name>/board.py build_board``.
 * ``ir``: the optical port's settings and passwords (``iec62056.settings``).
+* ``online``: the MQTT task's broker and, once, its two secrets, the command key and
+  the broker password (``online.settings``, docs/mqtt.md).
 
 ``split(raw)`` returns ``(core, sts, identity, display, board)``; ``ConfigError``
 names the field. ``SECRETS`` lists the fields that are secrets; ``public(sts)`` is the
@@ -23,14 +25,15 @@ from meter.errors import ConfigError
 from tokens.errors import TokenError
 from tokens.pan import validate_pan
 
-APP_SECTIONS = ("sts", "identity", "display", "board", "ir")
+APP_SECTIONS = ("sts", "identity", "display", "board", "ir", "online")
 STS_KEYS = ("key", "algorithm", "base_date", "krn", "kt", "ti", "ken", "sgc",
             "manufacturer_code", "mfr_digits", "tariff_rate_unit_micro", "floor_tid")
 KEY_HEX = {"sta": 16, "misty1": 32}
 # The secrets meter.json may bring, by path: the first boot moves them into the key
 # partition under these names (app_keys) and leaves null in the file.
 SECRETS = (("sts.key", "key"), ("ir.passwords.reader", "ir_reader"),
-           ("ir.passwords.technician", "ir_technician"))
+           ("ir.passwords.technician", "ir_technician"),
+           ("online.command_key", "command_key"), ("online.broker_password", "broker_password"))
 DISPLAY_KEYS = ("currency", "decimals")
 
 

@@ -4,7 +4,8 @@ blanks them once it holds them). The same paths as the firmware's ``app_config.S
 (``tests/test_bundle.py`` checks that they agree)."""
 import copy
 
-SECRETS = ("sts.key", "ir.passwords.reader", "ir.passwords.technician")
+SECRETS = ("sts.key", "ir.passwords.reader", "ir.passwords.technician",
+           "online.command_key", "online.broker_password")
 
 
 def without_secrets(config):
