@@ -251,3 +251,128 @@ audit_head = Table(
     Column("last_id", Integer, nullable=False),
     Column("last_hash", String(64), nullable=False),
 )
+
+# The head-end (host/headend/, migration 0006): online meters over MQTT. Meters are named by
+# PAN, not by ``meters.id``: a meter may report before the ledger knows it.
+online_meters = Table(                                # each meter's last state
+    "online_meters", metadata,
+    Column("pan", String(18), primary_key=True),
+    Column("status", String(8), nullable=False, default="unknown"),   # online|offline|unknown
+    Column("status_at", DateTime),
+    Column("last_seen", DateTime),                    # head-end's clock, any message
+    Column("last_seq", BigInteger),
+    Column("reading_at", DateTime),                   # meter's clock of the newest reading
+    Column("reading", Text),                          # JSON: that reading's values
+    Column("credit_milli", BigInteger),               # available credit, thousandths of its unit
+    Column("supply_state", Integer),                  # 0-0:128.3.11
+    Column("supply_reason", Integer),                 # 0-0:128.3.10
+    Column("alarm_bits", Integer),                    # 0-0:128.97.0
+    Column("last_purchase_milli", BigInteger),        # 0-0:128.40.2
+    Column("command_ctr", BigInteger, nullable=False, default=0),   # last counter signed
+)
+
+readings = Table(                                     # PostgreSQL: partitioned by range of t
+    "readings", metadata,
+    Column("pan", String(18), primary_key=True),
+    Column("t", DateTime, primary_key=True),          # meter's clock, naive UTC
+    Column("seq", BigInteger, primary_key=True),
+    Column("period_s", Integer, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("energy_milli", BigInteger),               # the main cumulative register
+    Column("credit_milli", BigInteger),
+    Column("values", Text, nullable=False),           # JSON as the meter sent it
+    postgresql_partition_by="RANGE (t)",
+)
+
+meter_events = Table(
+    "meter_events", metadata,
+    Column("pan", String(18), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("t", DateTime, nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("received_at", DateTime, nullable=False),
+)
+
+alarms = Table(
+    "alarms", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pan", String(18), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("state", String(12), nullable=False),      # raised|notified|acknowledged|cleared
+    Column("open_key", String(64), unique=True),      # "pan:kind" while not cleared, else NULL
+    Column("raised_at", DateTime, nullable=False),
+    Column("detail", Text, nullable=False),           # JSON
+    Column("notified_at", DateTime),
+    Column("reminded_at", DateTime),
+    Column("acknowledged_at", DateTime),
+    Column("acknowledged_by", String(64)),
+    Column("note", Text, info={"max_chars": 500}),
+    Column("cleared_at", DateTime),
+    Column("cleared_why", String(200)),
+    Index("ix_alarms_pan", "pan"),
+    Index("ix_alarms_state", "state"),
+)
+
+notification_contacts = Table(                        # who hears of which alarms, and how
+    "notification_contacts", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id")),   # NULL: staff, every meter
+    Column("channel", String(16), nullable=False),    # email|webhook|file|console
+    Column("address", String(500), nullable=False),
+    Column("kinds", String(400), nullable=False, default="*"),     # comma-separated, or *
+    Column("reminder_days", Integer, nullable=False, default=0),   # 0: no reminders
+    Column("active", Integer, nullable=False, default=1),
+)
+
+notifications = Table(                                # the outbox: written with the alarm
+    "notifications", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alarm_id", Integer, ForeignKey("alarms.id"), nullable=False),
+    Column("contact_id", Integer, ForeignKey("notification_contacts.id")),
+    Column("channel", String(16), nullable=False),
+    Column("address", String(500), nullable=False),
+    Column("what", String(12), nullable=False),       # raised|reminder|cleared
+    Column("state", String(8), nullable=False),       # pending|sent|failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_at", DateTime, nullable=False),
+    Column("last_error", String(200)),
+    Column("sent_at", DateTime),
+    Index("ix_notifications_state_next", "state", "next_at"),
+)
+
+command_batches = Table(                              # bulk disconnections: two people
+    "command_batches", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("cmd", String(16), nullable=False),
+    Column("args", Text, nullable=False),
+    Column("pans", Text, nullable=False),             # JSON list
+    Column("reason", Text, nullable=False, info={"max_chars": 500}),
+    Column("state", String(12), nullable=False),      # pending|confirmed|rejected
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("confirmed_by", String(64)),
+    Column("confirmed_at", DateTime),
+)
+
+meter_commands = Table(
+    "meter_commands", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pan", String(18), nullable=False),
+    Column("ctr", BigInteger, nullable=False),
+    Column("cmd", String(16), nullable=False),
+    Column("payload", Text, nullable=False),          # the two signed lines as published
+    Column("expires_at", DateTime, nullable=False),
+    Column("state", String(12), nullable=False),      # queued|sent|done|refused|expired|bad-result
+    Column("reason", Text, info={"max_chars": 500}),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("batch_id", Integer, ForeignKey("command_batches.id")),
+    Column("token_id", Integer, ForeignKey("tokens.id"), unique=True),   # a sale's delivery
+    Column("sent_at", DateTime),
+    Column("result_code", String(24)),
+    Column("result_data", Text),
+    Column("result_at", DateTime),
+    UniqueConstraint("pan", "ctr", name="uq_meter_commands_pan_ctr"),
+    Index("ix_meter_commands_state", "state"),
+)
