@@ -11,7 +11,7 @@ import json
 
 from sqlalchemy import select
 
-from host.vending import adjustments, audit, commissioning, operators, records, schema
+from host.vending import adjustments, audit, commissioning, operators, records, schema, sessions
 from host.vending.db import lock_row
 from host.vending.errors import PermissionDenied, VendError
 
@@ -258,6 +258,7 @@ def disable_operator(station, actor, name):
         if row["role"] == "admin" and operators.usable_admins(conn, now) == [name]:
             raise VendError("operator %s is the last active admin; add and approve another admin first" % name)
         operators.set_active(conn, name, False)
+        sessions.revoke(conn, row["id"])              # logged out of the server at once
         audit.append(station, conn, now, actor["name"], "operator_disable", name, {},
                      rows=[(schema.operators, row["id"])])
     return {"operator": name, "active": False}

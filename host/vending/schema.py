@@ -43,6 +43,18 @@ login_failures = Table(
     Column("blocked_until", DateTime),
 )
 
+# The vending server's sessions (host/vending/sessions.py): one per operator, the token's
+# SHA-256 only, so that a copy of the database opens no session.
+operator_sessions = Table(
+    "operator_sessions", metadata,
+    Column("operator_id", Integer, ForeignKey("operators.id"), primary_key=True, autoincrement=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("address", String(120)),
+    UniqueConstraint("token_hash", name="uq_operator_sessions_token_hash"),
+)
+
 customers = Table(
     "customers", metadata,
     Column("id", Integer, primary_key=True),

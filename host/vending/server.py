@@ -3,8 +3,10 @@ the unlocked keystore, and the only door through which operators act.
 
 An operator logs in with their password (``POST /api/login``) and gets a session token
 that expires (8 hours by default); a new login revokes their previous token, and so does
-disabling them (every request reads the operator's row again, so a disable or role change
-made on the server machine's CLI counts at once). Each route is made from one entry of
+disabling them. Sessions are kept in the database (``host.vending.sessions``: the token's
+hash only), so a restart logs nobody out, and every request reads the operator's row
+with its session, so a disable or role change made on the server machine's CLI counts
+at once. Each route is made from one entry of
 ``host.vending.api.OPERATIONS`` and refuses a caller without a valid token (401) or
 without the entry's role (403) before anything runs; the acting operator is always the
 token's, never a field of the request. Logging in is ``office.login`` with the client's
@@ -15,54 +17,14 @@ FastAPI (OpenAPI at ``/docs`` and ``/openapi.json``) on uvicorn; the web console
 served by the same app.
 """
 import json
-import secrets
 import socket
-import threading
-import time
 from typing import Annotated, Optional
 
 from pydantic import BaseModel, SecretStr
 
-from host.vending import api, office, operators, schema
+from host.vending import api, office, operators
 from host.vending.errors import PermissionDenied, VendError, database_error
-
-SESSION_SECONDS = 8 * 3600
-
-
-class Sessions:
-    """Session tokens in the server's memory: one per operator; a restart logs everyone out."""
-
-    def __init__(self, seconds=SESSION_SECONDS, clock=time.monotonic):
-        self.seconds, self.clock = seconds, clock
-        self._by_token, self._by_operator = {}, {}
-        self._lock = threading.Lock()
-
-    def open(self, operator):
-        token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._revoke(operator["id"])
-            self._by_token[token] = (operator["id"], self.clock() + self.seconds)
-            self._by_operator[operator["id"]] = token
-        return token
-
-    def operator_id(self, token):
-        """The token's operator id; None if unknown, revoked or expired."""
-        with self._lock:
-            found = self._by_token.get(token)
-            if found is None:
-                return None
-            if self.clock() >= found[1]:
-                self._revoke(found[0])
-                return None
-            return found[0]
-
-    def revoke(self, operator_id):
-        with self._lock:
-            self._revoke(operator_id)
-
-    def _revoke(self, operator_id):
-        token = self._by_operator.pop(operator_id, None)
-        self._by_token.pop(token, None)
+from host.vending.sessions import SESSION_SECONDS, Sessions
 
 
 class Login(BaseModel):
@@ -83,10 +45,9 @@ def create_app(station, sessions=None):
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response, StreamingResponse
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-    from sqlalchemy import select
     from sqlalchemy.exc import DBAPIError
 
-    sessions = sessions or Sessions()
+    sessions = sessions or Sessions(station)
     bearer = HTTPBearer(auto_error=False, description="the token from POST /api/login")
     app = FastAPI(title="Prepay vending server", version="1",
                   description="Every vending operation of `prepay vend`, for authenticated operators.")
@@ -106,20 +67,14 @@ def create_app(station, sessions=None):
         where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
         return refusal(422, "invalid request: %s: %s" % (where, first.get("msg", "invalid")))
 
-    def operator_row(operator_id):
-        with station.engine.connect() as conn:
-            row = conn.execute(select(schema.operators).where(schema.operators.c.id == operator_id)).mappings().first()
-        return dict(row) if row else None
-
     def need(role):
         def check(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]):
             if credentials is None:
                 raise Refused(401, "log in first: this needs an operator's session token")
-            operator_id = sessions.operator_id(credentials.credentials)
-            row = operator_row(operator_id) if operator_id is not None else None
+            row = sessions.operator(credentials.credentials)
             if row is None or not operators.usable(row, station.clock()):
                 if row is not None:
-                    sessions.revoke(operator_id)
+                    sessions.revoke(row["id"])
                 raise Refused(401, "the session token is unknown, expired or revoked: log in again")
             operators.require(row, role)
             return row
@@ -135,7 +90,7 @@ def create_app(station, sessions=None):
             raise
         except VendError as exc:
             raise Refused(429 if "too many failed logins" in str(exc) else 401, str(exc))
-        token = sessions.open(row)
+        token = sessions.open(row, address)
         return {"token": token, "operator": row["name"], "role": row["role"], "expires_in_s": sessions.seconds}
 
     @app.post("/api/logout", summary="end this session")
@@ -144,11 +99,11 @@ def create_app(station, sessions=None):
         return {"operator": actor["name"], "logged_out": True}
 
     for op in api.OPERATIONS.values():
-        _route(app, op, need(op.role), Depends, Query, Response, StreamingResponse, sessions)
+        _route(app, op, need(op.role), Depends, Query, Response, StreamingResponse)
     return app
 
 
-def _route(app, op, check, Depends, Query, Response, StreamingResponse, sessions):
+def _route(app, op, check, Depends, Query, Response, StreamingResponse):
     """One route for one operation: parameters as the operation's model (a JSON body for a
     POST, the query string for a GET), the actor from the token."""
     station = app.state.station
@@ -156,8 +111,6 @@ def _route(app, op, check, Depends, Query, Response, StreamingResponse, sessions
 
     def endpoint(params: model, actor: Annotated[dict, Depends(check)]):
         result = op.run(station, actor, params)
-        if op.name == "operator_disable":        # (a disabled row is refused anyway, next request)
-            _revoke_by_name(station, sessions, params.name)
         if op.stream:
             return StreamingResponse(_ndjson(result), media_type="application/x-ndjson")
         return Response(json.dumps(result, default=api.json_value), media_type="application/json")
@@ -178,14 +131,6 @@ def _ndjson(results):
         yield json.dumps({"error": str(exc)}) + "\n"
     except DBAPIError as exc:
         yield json.dumps({"error": database_error(exc)}) + "\n"
-
-
-def _revoke_by_name(station, sessions, name):
-    from sqlalchemy import select
-    with station.engine.connect() as conn:
-        operator_id = conn.execute(select(schema.operators.c.id).where(schema.operators.c.name == name)).scalar()
-    if operator_id is not None:
-        sessions.revoke(operator_id)
 
 
 def route_roles(app):
@@ -213,7 +158,7 @@ def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_k
     sock.bind((host, port))
     sock.listen(256)
     bound = sock.getsockname()[1]
-    app = create_app(station, Sessions(session_seconds))
+    app = create_app(station, Sessions(station, session_seconds))
     config = uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_keep_alive=30)
     url = "%s://%s:%d" % ("https" if tls_cert else "http", "[%s]" % host if family == socket.AF_INET6 else host,

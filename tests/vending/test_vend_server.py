@@ -4,6 +4,7 @@ route cannot be left out), sessions (one per operator, revoked by a new login, a
 a disable, expiring), failed logins audited and throttled, and the attacks a clerk could
 try through the server: read the key store, act as another operator, confirm their own
 adjustment. The server runs as ``prepay vend serve`` on a loopback port."""
+import hashlib
 import json
 import os
 
@@ -11,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from host.vending import api, operators, schema, server
+from host.vending import api, office, operators, schema, server
 from vendserver import VendServer
 from vendworld import PASSPHRASE, PASSWORDS, VK_DKGA02, VK_DKGA04, VK_DKGA04_KRN2, World
 
@@ -91,13 +92,34 @@ def test_one_token_per_operator_revoked_by_login_logout_and_disable(served):
     assert answer.status_code == 401
 
 
-def test_sessions_expire():
-    now = [0.0]
-    sessions = server.Sessions(seconds=60, clock=lambda: now[0])
-    token = sessions.open({"id": 7})
-    assert sessions.operator_id(token) == 7
-    now[0] = 60
-    assert sessions.operator_id(token) is None
+def test_sessions_expire_and_keep_only_the_tokens_hash(world):
+    sessions = server.Sessions(world.station, seconds=60)
+    token = sessions.open(world.ops["alice"], "192.0.2.7")
+    assert sessions.operator(token)["name"] == "alice"
+    assert sessions.operator(token + "x") is None
+    with world.engine.connect() as conn:
+        rows = conn.execute(select(schema.operator_sessions)).mappings().all()
+    assert len(rows) == 1 and rows[0]["address"] == "192.0.2.7"
+    assert token not in repr(rows) and rows[0]["token_hash"] == hashlib.sha256(token.encode()).hexdigest()
+    world.clock.advance(seconds=59)
+    assert sessions.operator(token)["name"] == "alice"
+    world.clock.advance(seconds=1)
+    assert sessions.operator(token) is None
+
+
+def test_sessions_survive_a_restart_and_a_local_disable_revokes_them(served, tmp_path):
+    world, running = served
+    alice, bob = login(running.url, "alice"), login(running.url, "bob")
+    running.stop()
+    again = VendServer(world.url, PASSPHRASE, tmp_path).start()
+    try:
+        answer = httpx.get(again.url + "/api/station", headers=alice)
+        assert answer.status_code == 200, answer.text
+        office.disable_operator(world.station, world.ops["root"], "bob")    # on the server machine
+        assert httpx.get(again.url + "/api/station", headers=bob).status_code == 401
+        assert httpx.get(again.url + "/api/station", headers=alice).status_code == 200
+    finally:
+        again.stop()
 
 
 def test_failed_logins_are_audited_and_throttled_per_operator_and_address(served):
