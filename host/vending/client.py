@@ -1,21 +1,27 @@
 """A client of the vending server: the operator logs in with their own password and calls
 the operations of ``host.vending.api`` by name, getting the same results (times decoded)
 and the same refusals (``VendError``, ``PermissionDenied``) as a local call would give.
+
+Over HTTPS the server's certificate is checked against ``cacert`` (a PEM file of the
+station's own CA; default ``PREPAY_SERVER_CACERT``), else against the system's trusted
+CAs; an unverified server never receives a password.
 """
 import json
+import os
 
 from host.vending import api
 from host.vending.errors import PermissionDenied, VendError
 
 
 class Client:
-    def __init__(self, url, timeout=120.0):
+    def __init__(self, url, timeout=120.0, cacert=None):
         import socket
         import httpx
         self.url = url.rstrip("/")
+        verify = _verify(self.url, cacert or os.environ.get("PREPAY_SERVER_CACERT") or None)
         # small requests go out at once (with Nagle a request's second segment waits for
         # the server's delayed ACK: ~40 ms a call)
-        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        nodelay = httpx.HTTPTransport(verify=verify, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=nodelay)
         self.operator = None
 
@@ -76,6 +82,21 @@ class Client:
                     yield api.decode(item)
         except httpx.HTTPError as exc:
             raise VendError("lost the vending server at %s: %s" % (self.url, exc))
+
+
+def _verify(url, cacert):
+    """What the TLS connection trusts: the station's CA file, else the system's CAs."""
+    import ssl
+    if not url.startswith(("http://", "https://")):
+        raise VendError("vending server %s: the URL must begin with https:// (or http:// on this machine)" % url)
+    if cacert is None:
+        return True
+    if url.startswith("http://"):
+        raise VendError("a CA file (--cacert, PREPAY_SERVER_CACERT) is for an https:// server, not %s" % url)
+    try:
+        return ssl.create_default_context(cafile=cacert)
+    except (OSError, ssl.SSLError) as exc:
+        raise VendError("cannot use the CA file %s: %s" % (cacert, getattr(exc, "strerror", None) or exc))
 
 
 def _wire(value):

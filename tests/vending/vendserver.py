@@ -10,8 +10,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class VendServer:
-    def __init__(self, db_url, passphrase, log_dir):
+    def __init__(self, db_url, passphrase, log_dir, extra=()):
+        """``extra``: more ``serve`` options, such as ``--tls-cert PEM --tls-key PEM``."""
         self.db_url, self.passphrase, self.log_dir = db_url, passphrase, str(log_dir)
+        self.extra = [str(a) for a in extra]
         self.process = self.url = None
 
     def start(self, timeout=60):
@@ -22,7 +24,7 @@ class VendServer:
         self._log = open(os.path.join(self.log_dir, "server.log"), "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "host.cli", "vend", "serve", "--db", self.db_url, "--host", "127.0.0.1",
-             "--port", "0", "--json"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+             "--port", "0", "--json"] + self.extra, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._log)
         with selectors.DefaultSelector() as wait:
             wait.register(self.process.stdout, selectors.EVENT_READ)

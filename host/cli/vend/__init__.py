@@ -25,6 +25,8 @@ def register(sub, name, help_text):
                             "with --server. See docs/vending.md.")
     parser.add_argument("--server", metavar="URL", help="run the command on this vending server as the "
                         "operator (default: PREPAY_SERVER; unset: local mode)")
+    parser.add_argument("--cacert", metavar="PEM", help="with an https:// server: trust this CA file (the "
+                        "station's own CA; default: PREPAY_SERVER_CACERT, else the system's CAs)")
     vend = parser.add_subparsers(dest="vend_command", metavar="SUBCOMMAND", required=True)
     for module in SUBCOMMANDS:
         importlib.import_module("host.cli.vend." + module).register(vend)

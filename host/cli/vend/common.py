@@ -149,7 +149,7 @@ class RemoteDesk:
         from host.vending.client import Client
         if args.db:
             raise UserError("--db is for local mode: with --server the server holds the database")
-        self.client = Client(server_url(args))
+        self.client = Client(server_url(args), cacert=getattr(args, "cacert", None))
         try:
             self.client.login(_operator_name(args), _operator_password(args))
         except BaseException:
