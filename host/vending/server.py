@@ -148,8 +148,9 @@ def route_roles(app):
 
 
 def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_key=None,
-          session_seconds=SESSION_SECONDS):
-    """Bind, call ``ready(url)`` and serve until interrupted (port 0: any free port)."""
+          session_seconds=SESSION_SECONDS, extend=None):
+    """Bind, call ``ready(url)`` and serve until interrupted (port 0: any free port);
+    ``extend(app)`` adds more to the app first (the web console, ``host.web.app``)."""
     import uvicorn
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -159,6 +160,8 @@ def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_k
     sock.listen(256)
     bound = sock.getsockname()[1]
     app = create_app(station, Sessions(station, session_seconds))
+    if extend is not None:
+        extend(app)
     config = uvicorn.Config(app, log_level="warning", access_log=False, ssl_certfile=tls_cert,
                             ssl_keyfile=tls_key, timeout_keep_alive=30)
     url = "%s://%s:%d" % ("https" if tls_cert else "http", "[%s]" % host if family == socket.AF_INET6 else host,
