@@ -49,6 +49,7 @@ def init(engine, passphrase, timezone, now, module_uri=None, approval_wait_s=Non
                               .where(schema.audit_log.c.mac.is_(None))).scalar()
         current_zone = _setting(conn, "timezone")
         current_wait = _setting(conn, "approval_wait_s")
+        has_root = keystore.command_root_value(conn) is not None
     if rec is not None:
         if module_uri:
             raise VendError("this station's key custody is already set up; init cannot move it")
@@ -59,12 +60,20 @@ def init(engine, passphrase, timezone, now, module_uri=None, approval_wait_s=Non
                             % current_wait)
     done = {"schema": "head", "keystore": "unchanged", "custody": (rec or {}).get("custody", "aes-gcm"),
             "timezone": current_zone, "audit_keyed": 0}
-    if rec is not None and not legacy and current_zone and current_wait is not None:
-        return done
     custody = None
     if rec is None:        # scrypt or the module's key generation, before the transaction
         rec, custody = keystore.new_record(passphrase, module_uri)
     station = Station(engine, passphrase, clock=lambda: now, custody=custody)
+    if custody is not None or legacy or not current_zone or current_wait is None:
+        _set_up(station, rec, done, timezone, approval_wait_s, now)
+    if not has_root:       # the command root of online meters (docs/mqtt.md, "Keys")
+        station.ensure_command_root()        # made above for a new station; else now
+        done["command_root"] = "created"
+    station.close()
+    return done
+
+
+def _set_up(station, rec, done, timezone, approval_wait_s, now):
     with station.begin() as conn:
         created = keystore.save_record(conn, rec)
         for key, value in (("timezone", timezone or "UTC"),
@@ -74,6 +83,8 @@ def init(engine, passphrase, timezone, now, module_uri=None, approval_wait_s=Non
                 conn.execute(insert(schema.settings).values(key=key, value=value))
         if created:
             done["keystore"] = "created"
+            conn.execute(insert(schema.settings).values(key="command_root",
+                                                        value=station.custody().new_command_root()))
             audit.append(station, conn, now, "-", "init", "station",
                          {"timezone": timezone or "UTC", "custody": rec["custody"],
                           "approval_wait_s": int(_setting(conn, "approval_wait_s"))},
@@ -84,8 +95,6 @@ def init(engine, passphrase, timezone, now, module_uri=None, approval_wait_s=Non
                          {"entries_keyed": done["audit_keyed"]}, rows=audit.watched_rows(conn))
         done["custody"] = rec["custody"]
         done["timezone"] = _setting(conn, "timezone")
-    station.close()
-    return done
 
 
 def operators_default_wait():

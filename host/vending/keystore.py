@@ -11,7 +11,10 @@ One interface, two implementations, chosen once at ``prepay vend init`` and reco
   non-extractable objects in a PKCS#11 module and DKGA04 runs inside it.
 
 Both hold the audit trail's key (``mac``), so whoever holds only the database can
-neither read a vending key nor forge an audit entry. A custody never prints or logs a
+neither read a vending key nor forge an audit entry, and the command root of online
+meters (docs/mqtt.md, "Keys"): a random 32-byte key made once per station, sealed in
+``settings.command_root`` (AES-GCM) or a non-extractable object in the module (PKCS#11),
+from which ``command_key(pan)`` and ``broker_password(pan)`` are derived for each meter. A custody never prints or logs a
 key; its ``repr`` hides everything. Unlocking (scrypt, a module login) is slow on purpose:
 the station does it before it opens a transaction (``Station.unlock``).
 """
@@ -29,6 +32,9 @@ from host.vending.errors import VendError
 SCRYPT = {"n": 2 ** 17, "r": 8, "p": 1}
 CHECK_PLAINTEXT = b"prepay-keystore-check"
 AUDIT_KEY_INFO = b"prepay audit trail mac"
+COMMAND_ROOT_AAD = b"prepay-command-root"
+COMMAND_KEY_INFO = b"prepay-command-key\n"
+BROKER_INFO = b"prepay-broker\n"
 
 
 def scrypt(secret, salt, params):
@@ -77,6 +83,44 @@ def save_record(conn, rec):
     return True
 
 
+def command_root_value(conn):
+    """The ``settings.command_root`` value (JSON text), or None before it is made."""
+    return conn.execute(select(schema.settings.c.value)
+                        .where(schema.settings.c.key == "command_root")).scalar()
+
+
+def pan_bytes(pan):
+    """The PAN as the derivations take it: its 18 ASCII digits, check digit verified."""
+    from tokens.errors import TokenError
+    from tokens.pan import validate_pan
+    try:
+        return validate_pan(pan).encode("ascii")
+    except TokenError as exc:
+        raise VendError(str(exc))
+
+
+class CommandKeys:
+    """``command_key`` and ``broker_password`` over a custody's ``_root_hmac`` (the
+    HMAC-SHA-256 under the command root, wherever the root lives)."""
+
+    def command_key(self, pan):
+        """The meter's 32-byte command key: HMAC-SHA-256(root, "prepay-command-key\\n" + PAN)."""
+        return self._root_hmac(COMMAND_KEY_INFO + pan_bytes(pan))
+
+    def broker_password(self, pan):
+        """The meter's MQTT password: the first 32 hex digits of
+        HMAC-SHA-256(root, "prepay-broker\\n" + PAN)."""
+        return self._root_hmac(BROKER_INFO + pan_bytes(pan)).hex()[:32]
+
+    def has_command_root(self):
+        return self._command_root is not None
+
+    def _need_root(self):
+        if self._command_root is None:
+            raise VendError("this station has no command root yet (run 'prepay vend init')")
+        return self._command_root
+
+
 def unlock(rec, secret):
     """The custody a keystore record describes, unlocked with its passphrase or PIN."""
     if rec is None:
@@ -87,14 +131,16 @@ def unlock(rec, secret):
     return SealedStore.unlock(rec, secret)
 
 
-class SealedStore:
-    """The AES-GCM store, unlocked: seals and opens vending keys with the KEK."""
+class SealedStore(CommandKeys):
+    """The AES-GCM store, unlocked: seals and opens vending keys and the command root
+    with the KEK."""
     kind = "aes-gcm"
 
     def __init__(self, kek):
         self._kek = kek
         self._audit_key = _hkdf(kek, AUDIT_KEY_INFO)
         self._cache = {}
+        self._command_root = None
 
     def __repr__(self):
         return "<SealedStore unlocked>"
@@ -145,8 +191,33 @@ class SealedStore:
         """HMAC-SHA-256 under the audit key (derived from the KEK, so never in the database)."""
         return hmac.new(self._audit_key, data, hashlib.sha256).hexdigest()
 
+    def new_command_root(self):
+        """A new random command root, opened here; returns its ``settings.command_root``
+        value (the root sealed under the KEK)."""
+        root = os.urandom(32)
+        nonce = os.urandom(12)
+        sealed = _aesgcm(self._kek).encrypt(nonce, root, COMMAND_ROOT_AAD)
+        self._command_root = root
+        return json.dumps({"custody": self.kind, "nonce": nonce.hex(), "ciphertext": sealed.hex()},
+                          sort_keys=True)
+
+    def open_command_root(self, value):
+        from cryptography.exceptions import InvalidTag
+        sealed = json.loads(value)
+        if sealed.get("custody") != self.kind:
+            raise VendError("the command root is held by a %s custody, not this one" % sealed.get("custody"))
+        try:
+            self._command_root = _aesgcm(self._kek).decrypt(bytes.fromhex(sealed["nonce"]),
+                                                            bytes.fromhex(sealed["ciphertext"]), COMMAND_ROOT_AAD)
+        except (InvalidTag, ValueError, KeyError):
+            raise VendError("the command root cannot be opened (damaged record?)")
+
+    def _root_hmac(self, message):
+        return hmac.new(self._need_root(), message, hashlib.sha256).digest()
+
     def close(self):
         self._cache.clear()
+        self._command_root = None
 
 
 def _hkdf(key, info):

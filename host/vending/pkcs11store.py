@@ -15,21 +15,29 @@ What lives in the module, each as a non-extractable, sensitive token object:
   bytes are zero-padded to 32, which HMAC itself does to any key shorter than its block
   (SoftHSM2 refuses HMAC keys under 32 bytes), so the result is the same.
 * the audit trail's MAC key (32 random bytes made by the module).
+* the command root of online meters (32 random bytes made by the module, labelled
+  ``prepay-command-root-<random>``, the label kept in ``settings.command_root``): each
+  meter's command key and broker password are HMAC-SHA-256 under it, computed inside.
 DKGA02 needs DES(VK, x) XOR x XOR VK: the final XOR with the vending key has no
 standard PKCS#11 mechanism, so a DKGA02 key cannot be used without leaving the module,
 and is refused here (a certified STS secure module does DKGA02 inside).
 
 What still leaves the module: each derived decoder key, which the station needs in memory
-to encrypt tokens (STA/MISTY1 are not PKCS#11 mechanisms). See docs/threat-model.md.
+to encrypt tokens (STA/MISTY1 are not PKCS#11 mechanisms), and each derived command key
+and broker password, which provisioning writes into the meter and the head-end signs
+with (a derived key kept inside would need a KDF mechanism SoftHSM2 does not offer). See docs/threat-model.md.
 """
+import json
 import os
 import threading
 import urllib.parse
 
 from host.vending.errors import VendError
+from host.vending.keystore import CommandKeys
 
 VK_LABEL = "prepay-vk-%06d-%d"
 AUDIT_LABEL = "prepay-audit-mac"
+COMMAND_ROOT_LABEL = "prepay-command-root-"
 
 
 def parse_uri(uri):
@@ -140,7 +148,7 @@ def _stored_uri(where):
     return "pkcs11:%s?%s" % (path, query)
 
 
-class ModuleStore:
+class ModuleStore(CommandKeys):
     """The PKCS#11 custody, logged in: one session, used under a lock (a PKCS#11 session
     is not for two threads at once)."""
     kind = "pkcs11"
@@ -151,6 +159,7 @@ class ModuleStore:
         self._lock = threading.Lock()
         self._keys = {}
         self._audit_key = None
+        self._command_root = None
 
     def __repr__(self):
         return "<ModuleStore %s>" % (self._where["token"] or self._where["serial"])
@@ -215,8 +224,38 @@ class ModuleStore:
                 self._audit_key = self._object(AUDIT_LABEL)
             return self._audit_key.sign(bytes(data), mechanism=Mechanism.SHA256_HMAC).hex()
 
+    def new_command_root(self):
+        """A new command root made inside the module (a fresh label each time, so one made
+        for a transaction that rolled back never meets the one that commits); returns its
+        ``settings.command_root`` value, which names it."""
+        import pkcs11
+        from pkcs11 import Attribute, KeyType
+        label = COMMAND_ROOT_LABEL + os.urandom(8).hex()
+        with self._lock:
+            try:
+                self._command_root = self._session.generate_key(
+                    KeyType.GENERIC_SECRET, 256, label=label, id=label.encode(), store=True,
+                    template=_secret_key_template(label, {Attribute.SIGN: True}))
+            except pkcs11.PKCS11Error as exc:
+                raise VendError("the PKCS#11 token cannot make the command root: %s" % exc.__class__.__name__)
+        return json.dumps({"custody": self.kind, "label": label}, sort_keys=True)
+
+    def open_command_root(self, value):
+        named = json.loads(value)
+        if named.get("custody") != self.kind or not str(named.get("label", "")).startswith(COMMAND_ROOT_LABEL):
+            raise VendError("the command root is held by a %s custody, not this one" % named.get("custody"))
+        with self._lock:
+            self._command_root = self._object(named["label"])
+
+    def _root_hmac(self, message):
+        from pkcs11 import Mechanism
+        root = self._need_root()
+        with self._lock:
+            return bytes(root.sign(bytes(message), mechanism=Mechanism.SHA256_HMAC))
+
     def close(self):
         with self._lock:
             self._keys.clear()
             self._audit_key = None
+            self._command_root = None
             self._session.close()

@@ -99,8 +99,44 @@ class Station:
                     if rec is None:
                         raise VendError("the keystore is not initialised; run 'prepay vend init'")
                     secret = self._passphrase() if callable(self._passphrase) else self._passphrase
-                    self._custody = keystore.unlock(rec, secret)
+                    custody = keystore.unlock(rec, secret)
+                    self._open_command_root(custody)
+                    self._custody = custody
         return self._custody
+
+    def _open_command_root(self, custody):
+        if custody.has_command_root():
+            return True
+        with self.engine.connect() as conn:
+            value = keystore.command_root_value(conn)
+        if value is not None:
+            custody.open_command_root(value)
+        return value is not None
+
+    def ensure_command_root(self, operator="-"):
+        """Make the station's command root if it has none (a station set up before online
+        meters), committed with its audit entry before any key is derived from it. Call it
+        outside a write transaction (``init`` makes the root of a new station)."""
+        custody = self.custody()
+        if self._open_command_root(custody):
+            return custody
+        from sqlalchemy import insert
+        from host.vending import audit
+        with self.begin() as conn:
+            if keystore.command_root_value(conn) is None:
+                conn.execute(insert(schema.settings).values(key="command_root", value=custody.new_command_root()))
+                audit.append(self, conn, self.clock(), operator, "command_root", "station",
+                             {"custody": custody.kind}, rows=[(schema.settings, "command_root")])
+        self._open_command_root(custody)
+        return custody
+
+    def command_key(self, pan):
+        """The meter's 32-byte command key (docs/mqtt.md, "Keys"), derived by the custody."""
+        return self.ensure_command_root().command_key(pan)
+
+    def broker_password(self, pan):
+        """The meter's MQTT broker password (32 hex digits), derived by the custody."""
+        return self.ensure_command_root().broker_password(pan)
 
     def keystore(self, conn=None):
         """The custody (kept for callers that pass the transaction's connection)."""

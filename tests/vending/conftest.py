@@ -7,6 +7,8 @@ PostgreSQL comes from ``PREPAY_TEST_PG_URL`` or a server these fixtures start th
 **fail** under CI (``CI=true``) or with ``PREPAY_REQUIRE_PG=1``.
 """
 import os
+import shutil
+import subprocess
 
 import pytest
 
@@ -58,3 +60,26 @@ def world(db_url):
 @pytest.fixture(params=["local", "server"])
 def mode(request):
     return request.param
+
+
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory):
+    """A SoftHSM2 token for the session (the module reads its configuration once per
+    process, so every test module shares this one)."""
+    if not os.path.exists(SOFTHSM) or not shutil.which("softhsm2-util"):
+        message = "SoftHSM2 is not installed (apt-get install softhsm2)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    pytest.importorskip("pkcs11")
+    folder = tmp_path_factory.mktemp("softhsm")
+    (folder / "tokens").mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n" % (folder / "tokens"))
+    os.environ["SOFTHSM2_CONF"] = str(conf)      # read when the module loads: one per test session
+    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "prepay-test", "--pin", "4321",
+                    "--so-pin", "87654321"], check=True, capture_output=True)
+    return "pkcs11:token=prepay-test?module-path=" + SOFTHSM

@@ -4,9 +4,7 @@ checkpoints), separation of duties among operators, login throttling, the key cu
 a PKCS#11 module (SoftHSM2), and hardening defaults."""
 import datetime
 import os
-import shutil
 import stat
-import subprocess
 
 import pytest
 from sqlalchemy import delete, select, update
@@ -196,25 +194,7 @@ def test_receipts_are_the_owners_only(world, tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / name).st_mode) == 0o600
 
 
-SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"
-
-
-@pytest.fixture(scope="session")
-def softhsm(tmp_path_factory):
-    if not os.path.exists(SOFTHSM) or not shutil.which("softhsm2-util"):
-        message = "SoftHSM2 is not installed (apt-get install softhsm2)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    pytest.importorskip("pkcs11")
-    folder = tmp_path_factory.mktemp("softhsm")
-    (folder / "tokens").mkdir()
-    conf = folder / "softhsm2.conf"
-    conf.write_text("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n" % (folder / "tokens"))
-    os.environ["SOFTHSM2_CONF"] = str(conf)      # read when the module loads: one per test session
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "prepay-test", "--pin", "4321",
-                    "--so-pin", "87654321"], check=True, capture_output=True)
-    return "pkcs11:token=prepay-test?module-path=" + SOFTHSM
+SOFTHSM = "/usr/lib/softhsm/libsofthsm2.so"     # the softhsm fixture: conftest.py
 
 
 def test_pkcs11_custody_sells_tokens_the_meter_decodes(db_url, softhsm, monkeypatch):
