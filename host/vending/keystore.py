@@ -115,6 +115,9 @@ class CommandKeys:
     def has_command_root(self):
         return self._command_root is not None
 
+    def forget_command_root(self):
+        self._command_root = None
+
     def _need_root(self):
         if self._command_root is None:
             raise VendError("this station has no command root yet (run 'prepay vend init')")

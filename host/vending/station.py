@@ -121,12 +121,19 @@ class Station:
         if self._open_command_root(custody):
             return custody
         from sqlalchemy import insert
+        from sqlalchemy.exc import IntegrityError
         from host.vending import audit
-        with self.begin() as conn:
-            if keystore.command_root_value(conn) is None:
-                conn.execute(insert(schema.settings).values(key="command_root", value=custody.new_command_root()))
-                audit.append(self, conn, self.clock(), operator, "command_root", "station",
-                             {"custody": custody.kind}, rows=[(schema.settings, "command_root")])
+        try:
+            with self.begin() as conn:
+                if keystore.command_root_value(conn) is None:
+                    conn.execute(insert(schema.settings).values(key="command_root",
+                                                                value=custody.new_command_root()))
+                    audit.append(self, conn, self.clock(), operator, "command_root", "station",
+                                 {"custody": custody.kind}, rows=[(schema.settings, "command_root")])
+        except IntegrityError:       # another station made it in the meantime: theirs is the root
+            pass
+        finally:
+            custody.forget_command_root()        # only a root the database holds is used
         self._open_command_root(custody)
         return custody
 
