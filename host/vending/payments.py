@@ -147,8 +147,16 @@ def _import_line(station, operator, source, row, entry, seen):
     amount_cents = money(row["amount"])
     paid_at = date_time(row["date"], "date", time_optional=True)
     channel = (row.get("channel") or "bank").lower()
+    return vend_payment(station, operator, source, row, amount_cents, paid_at, channel, entry)
+
+
+def vend_payment(station, operator, source, row, amount_cents, paid_at, channel, entry):
+    """Vend one checked payment (``row``: its ``reference`` and ``account``) once: a
+    statement's line, or a payment provider's callback (``host.vending.callbacks``).
+    Returns ``(status, entry)`` as ``import_lines`` yields them."""
     if channel not in CHANNELS:
         raise VendError("channel %r is not one of %s" % (channel, ", ".join(CHANNELS)))
+    ref = row["reference"]
     with station.engine.connect() as conn:
         if _vended_before(conn, source, ref, row["account"], amount_cents):
             return "skipped", entry

@@ -125,6 +125,12 @@ def _font_dir():
 
 def write_pdf(r, path):
     """A one-page PDF receipt (A6 portrait) with the same lines; tokens set large."""
+    _write_private(path, pdf_bytes(r))
+    return path
+
+
+def pdf_bytes(r):
+    """The PDF receipt as bytes (a web page sends them; ``write_pdf`` stores them)."""
     from fpdf import FPDF
     receipt_lines = lines(r)
     pdf = FPDF(orientation="P", unit="mm", format=(105, 148))   # A6
@@ -153,8 +159,7 @@ def write_pdf(r, path):
         else:
             pdf.set_font("mono", "", 7.5)
             pdf.cell(0, 3.6, line, new_x="LMARGIN", new_y="NEXT")
-    _write_private(path, bytes(pdf.output()))
-    return path
+    return bytes(pdf.output())
 
 
 def _write_private(path, data):

@@ -62,6 +62,30 @@ def daily(conn, start, end):
     return rows
 
 
+CHANNEL_COLUMNS = ["channel", "sales", "amount", "debt", "service", "vat", "energy", "units"]
+
+
+def by_channel(conn, start, end):
+    """Statistics by payment channel over [start, end): sales and money per channel."""
+    s = schema.sales
+    query = (select(s.c.channel, *_money_sums(s)).where(s.c.sold_at >= start, s.c.sold_at < end)
+             .group_by(s.c.channel).order_by(s.c.channel))
+    return [_present(r) for r in conn.execute(query).mappings()]
+
+
+# Audit actions that change what a customer's meter does (marked on the dashboard).
+SERVICE_CHANGES = ("meter_add", "meter_move", "meter_status", "key_change", "tariff_revise", "debt_set")
+
+
+def service_changes(conn, since, limit=50):
+    """Recent changes to a customer's service (new meter, key change, tariff revision,
+    blocked or unblocked, debt), newest first, from the audit trail."""
+    a = schema.audit_log
+    return [dict(r) for r in conn.execute(
+        select(a.c.at, a.c.operator, a.c.action, a.c.subject, a.c.payload)
+        .where(a.c.action.in_(SERVICE_CHANGES), a.c.at >= since).order_by(a.c.id.desc()).limit(limit)).mappings()]
+
+
 def _shift_month(year, month, delta):
     index = year * 12 + (month - 1) + delta
     return index // 12, index % 12 + 1
@@ -140,11 +164,16 @@ def meter_history(conn, pan, start, end):
 def write_csv(path, rows, columns):
     """The report as a UTF-8 CSV file; every cell through ``text.csv_cell``."""
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for r in rows:
-            writer.writerow([csv_cell(r.get(col)) for col in columns])
+        put_csv(handle, rows, columns)
     return path
+
+
+def put_csv(handle, rows, columns):
+    """The report's CSV onto an open text stream (a file, or a web page's answer)."""
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([csv_cell(r.get(col)) for col in columns])
 
 
 def chart(path, pan, rows):
