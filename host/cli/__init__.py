@@ -23,6 +23,7 @@ COMMANDS = [
     ("read", "host.cli.read", "read a meter through its optical port (IEC 62056-21), program it"),
     ("provision", "host.cli.provision", "firmware bundles and field images; a blank board to a commissioned meter"),
     ("firmware", "host.cli.firmware", "build MicroPython with the firmware frozen in"),
+    ("web", "host.cli.web", "the web console: operators' counter, accounts and reports; customers' self-service"),
 ]
 
 
