@@ -14,10 +14,12 @@ class BrokerError(UserError):
     pass
 
 
-def client(user, password, client_id=None, ca=None, will=None, clean_start=True, session_expiry_s=None):
-    """A paho client ready to connect; ``will``: (topic, payload, qos, retain)."""
+def client(user, password, client_id=None, ca=None, will=None, clean_start=True, session_expiry_s=None,
+           manual_ack=False):
+    """A paho client ready to connect; ``will``: (topic, payload, qos, retain);
+    ``manual_ack``: QoS 1 messages are acknowledged by ``client.ack`` (after they are stored)."""
     c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "%s-%s" % (user, uuid.uuid4().hex[:8]),
-                    protocol=paho.MQTTv5)
+                    protocol=paho.MQTTv5, manual_ack=manual_ack)
     c.username_pw_set(user, password)
     if ca:
         c.tls_set(ca_certs=ca, cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
