@@ -57,7 +57,7 @@ def main():
         return
     del raw, app_config
     print(RUNNING)
-    for name in ("app_config", "app_keys", "iec62056.settings"):   # boot only: KBs back
+    for name in ("app_config", "app_keys", "iec62056.settings", "online.settings"):  # boot only
         sys.modules.pop(name, None)
         package, _, leaf = name.rpartition(".")
         if hasattr(sys.modules.get(package), leaf):

@@ -3,7 +3,8 @@ interface, wired together. Each method is one step a task runs (``app_tasks`` ru
 them under asyncio); none of them sleeps, so the steps are testable without a loop.
 
 Time is the board's clock: ``board.rtc.now_s()``, seconds since 2000-01-01 local.
-The decoder key and the optical port's passwords live in the board's key partition
+The decoder key, the optical port's passwords and the online meter's command key and
+broker password live in the board's key partition
 (``app_keys`` moves them there from meter.json at the first boot); nothing here prints
 them.
 """
@@ -67,11 +68,18 @@ class App:
         now = self.now()
         from iec62056.settings import check as check_ir
         self.ir_cfg = check_ir(raw_cfg.get("ir"), identity)   # the optical port's (app_ir)
+        from online.settings import check as check_online
+        self.online_cfg = check_online(raw_cfg.get("online"))  # the MQTT task's (app_mqtt)
         keys = KeyStore(board.key_flash)
         secrets = app_keys.take(keys, sts, raw_cfg, config_path,   # before anything saves
                                 getattr(board, "config_scrub_dir", None))
         if "ir_reader" in secrets:
             self.ir_cfg["passwords"] = (secrets["ir_reader"], secrets["ir_technician"])
+        if self.online_cfg is not None:
+            from binascii import unhexlify
+            key = secrets.get("command_key")
+            self.online_cfg["command_key"] = None if key is None else unhexlify(key)
+            self.online_cfg["broker_password"] = secrets.get("broker_password")
         del secrets
         # the code these two need comes in before the records' data litters the heap:
         # on the PyPI port a module's new names may need a new block of 14 KB or more
@@ -85,6 +93,7 @@ class App:
         del sts
         self.ui = Ui(self.meter, self.acceptor, display_cfg)
         self.ir = None            # its protocol engine, once the task runs
+        self.online = None        # the MQTT task's session, once it runs
         self.battery_low = self.meter.sup["battery_low"]   # as saved: a battery
         # replaced while the meter was unpowered is seen at the first scan
         self.want = None          # the core's last decision (state, reason)
@@ -268,4 +277,5 @@ class App:
             "identity": self.identity,
             "sts": sts,
             "crashes": self.crashes,
+            "online": None if self.online is None else self.online.state(),
         }
