@@ -19,7 +19,7 @@ from typing import Annotated, Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, Strict
 
-from host.vending import adjustments, mgmt, office, payments, reports, sales
+from host.vending import adjustments, audit, mgmt, office, payments, reports, sales
 from host.vending.errors import VendError
 
 Int = Annotated[int, Strict()]          # money and counts: never a float or a string
@@ -267,16 +267,39 @@ class Reprint(Params):
     meter: Optional[str] = None
 
 
+# What a token's ``value`` counts, by its kind: the key that says so (``value`` stays, as
+# an alias for scripts written before). A credit token counts tenths of a unit, or
+# 1/100000 of the currency on a currency meter; management tokens take their CLI flag's name.
+TOKEN_VALUE_KEYS = {"credit": "units_tenths", "free_basic": "units_tenths", "adjustment": "units_tenths",
+                    "power_limit": "watts", "phase_unbalance": "watts", "clear_credit": "register",
+                    "tariff_rate": "rate", "water_factor": "factor"}
+
+
+def named_value(token, currency=False):
+    """``token`` with its value also under the key that names its unit."""
+    key = "credit_e5" if currency and token.get("kind") == "credit" else TOKEN_VALUE_KEYS.get(token.get("kind"))
+    if key and token.get("value") is not None:
+        token[key] = token["value"]
+    return token
+
+
+def _receipt(result):
+    currency = result.get("credit_e5") is not None
+    for token in result.get("tokens", []):
+        named_value(token, currency)
+    return result
+
+
 @operation("sell", "POST", "/sales", "clerk", Sell)
 def _sell(station, actor, p):
-    return sales.sell(station, actor, p.meter, p.amount_cents, p.channel, reference=p.reference)
+    return _receipt(sales.sell(station, actor, p.meter, p.amount_cents, p.channel, reference=p.reference))
 
 
 @operation("reprint", "POST", "/reprints", "clerk", Reprint)
 def _reprint(station, actor, p):
     if (p.receipt is None) == (p.meter is None):
         raise VendError("say which receipt: a receipt number or a meter, one of them")
-    return sales.reprint(station, actor, sale_id=p.receipt, pan=p.meter)
+    return _receipt(sales.reprint(station, actor, sale_id=p.receipt, pan=p.meter))
 
 
 class Statement(Params):
@@ -317,7 +340,7 @@ class MeterTest(Params):
 
 @operation("token_management", "POST", "/tokens/management", "supervisor", Management)
 def _token_management(station, actor, p):
-    return mgmt.issue_management(station, actor, p.meter, p.kind, p.value)
+    return named_value(mgmt.issue_management(station, actor, p.meter, p.kind, p.value))
 
 
 @operation("token_key_change", "POST", "/tokens/key-change", "supervisor", KeyChange)
@@ -360,7 +383,10 @@ def _adjust_request(station, actor, p):
 
 @operation("adjust_decide", "POST", "/adjustments/decide", "supervisor", AdjustDecide)
 def _adjust_decide(station, actor, p):
-    return adjustments.decide(station, actor, p.id, p.confirm)
+    result = adjustments.decide(station, actor, p.id, p.confirm)
+    if "token" in result:
+        named_value(result["token"])
+    return result
 
 
 @operation("adjust_list", "GET", "/adjustments", "clerk", AdjustList)
@@ -374,8 +400,19 @@ class AuditShow(Params):         # a query string: its numbers come as text
     last: int = Field(20, ge=0)
 
 
+class Checkpoint(Params):
+    """One line of a checkpoint file (``audit.read_checkpoints``), read by the client."""
+    id: Int
+    hash: str
+    at: Optional[str] = None
+    mac: str
+    line: Int
+
+
 class AuditVerify(Params):
-    anchors: dict[int, str] = {}
+    anchors: dict[int, str] = Field({}, description="exported heads {entry: hash} (kept for old clients)")
+    heads: list[tuple[Optional[Int], str]] = Field([], description="exported heads [entry or null, hash]")
+    checkpoints: list[Checkpoint] = Field([], description="the lines of a checkpoint file, as the client read it")
 
 
 @operation("audit_show", "GET", "/audit", "clerk", AuditShow)
@@ -390,8 +427,20 @@ def _audit_head(station, actor, p):
 
 @operation("audit_verify", "POST", "/audit/verify", "clerk", AuditVerify, change=False)
 def _audit_verify(station, actor, p):
-    problems, count = office.verify_audit(station, p.anchors)
+    problems, count = office.verify_audit(station, p.anchors, heads=p.heads,
+                                          checkpoint_lines=[c.model_dump() for c in p.checkpoints])
     return {"problems": problems, "entries": count}
+
+
+@operation("audit_checkpoint", "POST", "/audit/checkpoint", "supervisor", Nothing)
+def _audit_checkpoint(station, actor, p):
+    """Append the keyed head to the station's checkpoint target now (the server's own
+    ``--checkpoints``; a client cannot name a path on the server)."""
+    if not station.checkpoints:
+        raise VendError("this station has no checkpoint target: give 'serve --checkpoints PATH' or "
+                        "PREPAY_AUDIT_CHECKPOINTS (local mode: 'audit checkpoint --to PATH')")
+    line = office.audit_checkpoint(station, station.checkpoints)
+    return dict(line, path=audit.checkpoint_path(station.checkpoints))
 
 
 # Reports --------------------------------------------------------------------------------------------------------

@@ -369,12 +369,13 @@ def audit_head(station):
         return audit.head(conn)
 
 
-def verify_audit(station, anchors=None, heads=(), checkpoints=None):
+def verify_audit(station, anchors=None, heads=(), checkpoints=None, checkpoint_lines=()):
     """The audit trail's problems (none: intact) and its entry count, checked with the
     custody's audit key, against exported heads (``anchors`` ``{id: hash}``, or ``heads``
-    ``[(id or None, hash)]``) and the checkpoint file or folder ``checkpoints``."""
-    heads = list(heads) + sorted((anchors or {}).items())
-    lines = audit.read_checkpoints(checkpoints) if checkpoints else ()
+    ``[(id or None, hash)]``), the checkpoint file or folder ``checkpoints`` and
+    ``checkpoint_lines`` (``audit.read_checkpoints`` done by a client)."""
+    heads = [tuple(h) for h in heads] + sorted((anchors or {}).items())
+    lines = list(checkpoint_lines) + (audit.read_checkpoints(checkpoints) if checkpoints else [])
     custody = station.custody()
     with station.engine.connect() as conn:
         return audit.verify(conn, custody, heads=heads, checkpoints=lines)

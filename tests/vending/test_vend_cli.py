@@ -36,7 +36,9 @@ class Session:
 
     def serve(self):
         """From here on the CLI is a client: it has the server's URL and nothing else."""
-        self.server = VendServer(self.url, PASSPHRASE, self.tmp).start()
+        self.mp.setenv("PREPAY_AUDIT_CHECKPOINTS", str(self.tmp / "server-checkpoints.jsonl"))
+        self.server = VendServer(self.url, PASSPHRASE, self.tmp).start()    # a checkpoint after each change
+        self.mp.delenv("PREPAY_AUDIT_CHECKPOINTS")
         self.mp.setenv("PREPAY_SERVER", self.server.url)
         self.mp.delenv("PREPAY_DB")
         self.mp.delenv("PREPAY_KEYSTORE_PASSPHRASE")
@@ -46,7 +48,7 @@ class Session:
             self.server.stop()
 
     def run(self, *argv, operator=None, password=None, new_password=None):
-        if self.server and operator is None and password is None:   # reads through a server need one
+        if operator is None and password is None and argv[0] != "init":     # reads need an operator too
             operator, password = CLERK["operator"], CLERK["password"]
         env = {"PREPAY_OPERATOR": operator, "PREPAY_OPERATOR_PASSWORD": password,
                "PREPAY_NEW_OPERATOR_PASSWORD": new_password}
@@ -123,6 +125,7 @@ def test_clerk_session_to_printed_receipt(session):
         assert field in sale
     assert sale["meter"] == PAN and len(sale["tokens"][0]["digits"]) == 20
     assert sale["units_credited_tenths"] == 3448 and sale["deductions"]["vat_cents"] == 1380
+    assert sale["tokens"][0]["units_tenths"] == sale["tokens"][0]["value"] == 3448    # "value": the old name
     text = s.ok("sell", "--meter", PAN, "--amount", "50", "--channel", "mobile",
                 "--receipt-file", s.tmp / "r.pdf", **CLERK)
     assert "CREDIT TOKEN" in text and "Jane Doe" in text and "alice" in text
@@ -181,7 +184,7 @@ def test_dual_confirmation(session):
     credit = json.loads(s.ok("adjust", "request", "--kind", "credit", "--meter", PAN, "--units", "25",
                              "--reason", "meter fault", "--json", **CLERK))["id"]
     out = json.loads(s.ok("adjust", "confirm", credit, "--json", **sam))
-    assert out["token"]["value"] == 250
+    assert out["token"]["units_tenths"] == out["token"]["value"] == 250
     assert s.counts()[0] == 1         # the refunded sale is still in the ledger
 
 
@@ -269,7 +272,7 @@ def test_one_vocabulary_and_lists_as_people_write_them(session):
          "--ti", 1, "--krn", 1, "--algorithm", "sta", "--base-date", 2014, "--tariff", "home", **admin)
     new = json.loads(s.ok("token", "power-limit", "--meter", PAN, "--watts", 5000, "--json", **sam))
     old = json.loads(s.ok("token", "power-limit", "--meter", PAN, "--value", 5000, "--json", **sam))
-    assert new["kind"] == old["kind"] and new["value"] == old["value"] == 5000
+    assert new["kind"] == old["kind"] and new["value"] == old["value"] == new["watts"] == 5000
     assert json.loads(s.ok("token", "test", "--mfr-code", 7, "--control", "0x1", "--json", **CLERK))["digits"] \
         == json.loads(s.ok("token", "test", "--mfr", 7, "--control", "1", "--json", **CLERK))["digits"]
     before = s.counts()
@@ -306,3 +309,61 @@ def test_one_vocabulary_and_lists_as_people_write_them(session):
     assert json.loads(s.ok("operator", "list", "--json"))[0]["active"] is True
     shown = json.loads(s.ok("audit", "show", "--last", 1, "--json"))["entries"][0]
     assert shown["payload"]["recovery_bp"] == 1250 and shown["at"].endswith("Z")
+
+
+def test_second_admin_approves_enable_and_audit_checkpoints_through_the_cli(session):
+    """Separation of duties and the audit trail's anchors as an admin and a supervisor use
+    them from the command line: approve, disable, enable; a checkpoint and an exported head
+    that show the removal of the last entry, which the database alone cannot."""
+    s = session
+    root = {"operator": "root", "password": "root-password"}
+    ada = {"operator": "ada", "password": "ada-password"}
+    sam = {"operator": "sam", "password": "sam-password"}
+    s.ok("operator", "add", "ada", "--role", "admin", new_password="ada-password", **root)   # waiting 0 s
+    added = json.loads(s.ok("operator", "add", "sid", "--role", "supervisor", "--json",
+                            new_password="sid-password", **ada))
+    assert added["state"].startswith("awaiting a second admin")
+    code, _, err = s.run("operator", "approve", "sid", **ada)
+    assert code == 2 and "another admin must approve it" in err and len(err.splitlines()) == 1
+    code, _, err = s.run("operator", "approve", "sid", **CLERK)
+    assert code == 2 and "needs a admin" in err
+    assert "sid: active" in s.ok("operator", "approve", "sid", **root)
+    s.ok("operator", "disable", "sid", **root)
+    code, _, err = s.run("audit", "head", operator="sid", password="sid-password")
+    assert code == 2 and "wrong password" in err
+    assert json.loads(s.ok("operator", "enable", "sid", "--json", **root))["state"].startswith("awaiting")
+    assert json.loads(s.ok("operator", "approve", "sid", "--json", **ada))["state"] == "active"
+    s.ok("audit", "head", operator="sid", password="sid-password")
+
+    s.ok("sell", "--meter", PAN, "--amount", "10.00", "--channel", "cash", **CLERK)
+    s.ok("reprint", "--meter", PAN, **CLERK)
+    if s.mode == "local":
+        target = s.tmp / "checkpoints"
+        target.mkdir()
+        code, _, err = s.run("audit", "checkpoint", "--to", target, **CLERK)
+        assert code == 2 and "needs a supervisor" in err
+        done = json.loads(s.ok("audit", "checkpoint", "--to", target, "--json", **sam))
+    else:                                   # the server's own target; a client names no path there
+        target = s.tmp / "server-checkpoints.jsonl"
+        code, _, err = s.run("audit", "checkpoint", "--to", s.tmp, **sam)
+        assert code == 2 and "--to is for local mode" in err
+        done = json.loads(s.ok("audit", "checkpoint", "--json", **sam))
+    head = s.ok("audit", "head").strip()
+    assert head == "%d:%s" % (done["id"], done["hash"])
+    out = s.ok("audit", "verify", "--expect-head", head, "--checkpoints", target)
+    assert "1 exported head(s) held" in out and "checkpoint(s) held" in out
+    code, _, err = s.run("audit", "verify", "--expect-head", "12:abc")
+    assert code == 2 and "--expect-head '12:abc' must look like" in err
+
+    log = schema.audit_log              # the reprint's entry removed and the head moved back
+    engine = db.make_engine(s.url)
+    with db.begin_write(engine) as conn:
+        last = conn.execute(select(log).order_by(log.c.id.desc()).limit(1)).mappings().first()
+        assert last["action"] == "reprint"
+        conn.execute(log.delete().where(log.c.id == last["id"]))
+        conn.execute(schema.audit_head.update().values(last_id=last["id"] - 1, last_hash=last["prev_hash"]))
+    engine.dispose()
+    assert "intact" in s.ok("audit", "verify")          # nothing inside the database shows it
+    for anchor in (("--expect-head", head), ("--expect-head", head.split(":")[1]), ("--checkpoints", target)):
+        code, _, err = s.run("audit", "verify", *anchor)
+        assert code == 2 and "not in the chain" in err and len(err.splitlines()) == 1, (anchor, err)

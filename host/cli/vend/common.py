@@ -20,7 +20,7 @@ def common(parser, operator=False):
     parser.add_argument("--operator", metavar="NAME", default=os.environ.get("PREPAY_OPERATOR"),
                         help="acting operator (default: PREPAY_OPERATOR); password from "
                              "PREPAY_OPERATOR_PASSWORD or a prompt" + (
-                                 "" if operator else "; needed with --server only"))
+                                 "" if operator else "; reads need an operator too"))
     return parser
 
 
@@ -123,12 +123,17 @@ class LocalDesk:
     def __init__(self, args):
         self.args = args
         self.station = open_station(args)
+        self._actor = None
 
     def call(self, name, /, **params):
-        from host.vending import api
+        """Run an operation as the operator: reads too (customers' details, reports,
+        operators and the audit trail are no one's business without a login)."""
+        from host.vending import api, operators
         op = api.OPERATIONS[name]
-        actor = operator_row(self.station, self.args, op.role) if op.change else None
-        return api.call(self.station, actor, name, params)
+        if self._actor is None:                     # one login (one scrypt) per command
+            self._actor = operator_row(self.station, self.args)
+        operators.require(self._actor, op.role)
+        return api.call(self.station, self._actor, name, params)
 
     def call_as(self, actor, name, /, **params):
         from host.vending import api
