@@ -41,10 +41,10 @@ class Web:
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    def run(self, actor, name, **params):
+    def run(self, actor, operation, /, **params):
         """An operation of the table as the API runs it, with its role checked."""
-        operators.require(actor, api.OPERATIONS[name].role)
-        return api.call(self.station, actor, name, params)
+        operators.require(actor, api.OPERATIONS[operation].role)
+        return api.call(self.station, actor, operation, params)
 
     def local(self, utc):
         return self.station.local(utc) if utc is not None else None

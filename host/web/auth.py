@@ -137,7 +137,7 @@ def need(kind, role, Depends, Request):
     return check
 
 
-def route_roles(app, prefixes=("/web", "/my")):
+def route_roles(app, prefixes=("/web", "/my", "/pay")):
     """(method, path, role) of every web route from the app's own list; role None: open
     (login forms, static files, the language switch), ``customer``, ``provider`` (a signed
     callback) or an operator's least role."""
