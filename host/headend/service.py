@@ -124,24 +124,32 @@ class Worker:
                 return True
             return False
         while not self.stopping.wait(0.05):
-            now = self.clock()
-            self.publish_due(now)
-            if due("second", 1.0):
-                commands.expire(self.engine, now)
-                if self.deliver_sales:
-                    delivery.deliver_new_sales(self.station, now)
-                notify.dispatch(self.engine, self.channels, now)
-            if due("silence", max(0.5, min(60.0, self.silence_s / 4))):
-                with begin_write(self.engine) as conn:
-                    store.mark_silent(conn, self.silence_s, now)
-            if due("reminders", 60):
-                with begin_write(self.engine) as conn:
-                    notify.queue_reminders(conn, now)
-            if due("anomaly", self.anomaly_every_s):
-                with begin_write(self.engine) as conn:
-                    anomaly.check(conn, now)
-            if due("partitions", 6 * 3600):
-                store.ensure_partitions(self.engine, now)
+            try:
+                self._housekeeping(due)
+            except Exception as exc:              # the database or the broker is away: next round
+                log.exception("head-end housekeeping failed; retrying")
+                self.errors.append(exc)
+                self.stopping.wait(1.0)
+
+    def _housekeeping(self, due):
+        now = self.clock()
+        self.publish_due(now)
+        if due("second", 1.0):
+            commands.expire(self.engine, now)
+            if self.deliver_sales:
+                delivery.deliver_new_sales(self.station, now)
+            notify.dispatch(self.engine, self.channels, now)
+        if due("silence", max(0.5, min(60.0, self.silence_s / 4))):
+            with begin_write(self.engine) as conn:
+                store.mark_silent(conn, self.silence_s, now)
+        if due("reminders", 60):
+            with begin_write(self.engine) as conn:
+                notify.queue_reminders(conn, now)
+        if due("anomaly", self.anomaly_every_s):
+            with begin_write(self.engine) as conn:
+                anomaly.check(conn, now)
+        if due("partitions", 6 * 3600):
+            store.ensure_partitions(self.engine, now)
 
     def publish_due(self, now):
         for cid, pan, payload in commands.claim_due(self.engine, now):

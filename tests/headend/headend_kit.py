@@ -15,7 +15,8 @@ GATEWAY_PW = "gateway broker password"
 
 def make_world(url, meters=3):
     from vendworld import World
-    return World(url, meters=meters)
+    from host.vending.station import utc_now
+    return World(url, meters=meters, clock=utc_now)        # real time: the meters check expiry by it
 
 
 def start_broker(folder, world):
