@@ -93,7 +93,7 @@ def _set_up(station, rec, done, timezone, approval_wait_s, now):
             done["audit_keyed"] = audit.key_legacy_entries(station, conn)
             audit.append(station, conn, now, "-", "audit_keyed", "station",
                          {"entries_keyed": done["audit_keyed"]}, rows=audit.watched_rows(conn))
-        done["custody"] = rec["custody"]
+        done["custody"] = rec.get("custody", "aes-gcm")   # a record from before custody kinds
         done["timezone"] = _setting(conn, "timezone")
 
 
