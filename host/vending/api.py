@@ -478,6 +478,9 @@ def _report_meter(station, actor, p):
     return {"meter": pan, "rows": rows}
 
 
+from host.headend import operations as _headend  # noqa: E402,F401  the head-end's operations join the table
+
+
 # JSON ------------------------------------------------------------------------------------------------------------
 
 def json_value(value):
