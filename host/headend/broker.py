@@ -83,3 +83,17 @@ def write(folder, plain_port, tls_port=None, certs=None, meters=(), people=(), r
             f.write(text)
         os.replace(path + ".new", path)
     return os.path.join(folder, "mosquitto.conf")
+
+
+def write_for_station(station, folder, plain_port, tls_port=None, certs=None, people=(), roles=None, run_as=None):
+    """The broker's files for every meter in the ledger (not removed), each with the
+    custody's ``broker_password``; how many meters."""
+    from sqlalchemy import select
+    from host.vending import schema
+    custody = station.ensure_command_root()
+    with station.engine.connect() as conn:
+        pans = conn.execute(select(schema.meters.c.pan).where(schema.meters.c.status != "removed")
+                            .order_by(schema.meters.c.pan)).scalars().all()
+    write(folder, plain_port, tls_port, certs, [(p, custody.broker_password(p)) for p in pans], people, roles,
+          run_as=run_as)
+    return len(pans)

@@ -273,3 +273,37 @@ def run(fleet, every_s, duration_s=None, jitter=True, report=None):
         if rest > 0 and (duration_s is None or time.monotonic() - start + rest < duration_s):
             time.sleep(rest)
     return sent, time.monotonic() - start
+
+
+def synthetic_pan(n, iin="600727"):
+    from tokens.pan import luhn_digit
+    body = iin + "%011d" % n
+    return body + luhn_digit(body)
+
+
+def meters_for(station, count=None, pans=None, first_drn=900000000):
+    """SimMeters with the custody's command keys: the ledger's meters named (or its first
+    ``count``, with their decoder keys, so tokens sold to them are accepted), or, beyond the
+    ledger, ``count`` synthetic PANs from ``first_drn`` (no decoder key: tokens refused)."""
+    from sqlalchemy import select
+    from host.vending import schema
+    from host.vending.station import utc_now
+    custody = station.ensure_command_root()
+    with station.engine.connect() as conn:
+        query = select(schema.meters).order_by(schema.meters.c.pan)
+        if pans:
+            query = query.where(schema.meters.c.pan.in_(pans))
+        ledger = [dict(r) for r in conn.execute(query.limit(count or None)).mappings()] if (pans or count) else []
+        meters = []
+        for row in ledger:
+            decoder = station.decoder_key(conn, row, utc_now().date())
+            meters.append(SimMeter(row["pan"], custody.command_key(row["pan"]), decoder, row["algorithm"]))
+    for i in range(len(meters), count or 0):
+        pan = synthetic_pan(first_drn + i)
+        meters.append(SimMeter(pan, custody.command_key(pan)))
+    return meters
+
+
+def broker_passwords(station, meters):
+    custody = station.ensure_command_root()
+    return {m.pan: custody.broker_password(m.pan) for m in meters}

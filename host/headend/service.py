@@ -73,6 +73,7 @@ class Worker:
         return run
 
     def stop(self):
+        """Store what was received, then disconnect (unacknowledged messages stay with the broker)."""
         self.stopping.set()
         for t in self._threads:
             t.join(timeout=30)
@@ -155,3 +156,18 @@ class Worker:
         for cid, pan, payload in commands.claim_due(self.engine, now):
             self.client.publish(wire.topic(pan, "cmd"), payload, qos=1, retain=False)
             self.stats["published"] += 1
+
+
+def run_until_stopped(worker, report=None, every_s=60):
+    """Run a started worker until Ctrl-C or SIGTERM; ``report(stats)`` every ``every_s``."""
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: worker.stopping.set())
+    try:
+        while not worker.stopping.wait(every_s):
+            if report:
+                report(dict(worker.stats))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.stop()
+    return dict(worker.stats)
