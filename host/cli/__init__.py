@@ -24,6 +24,8 @@ COMMANDS = [
     ("provision", "host.cli.provision", "firmware bundles and field images; a blank board to a commissioned meter"),
     ("firmware", "host.cli.firmware", "build MicroPython with the firmware frozen in"),
     ("web", "host.cli.web", "the web console: operators' counter, accounts and reports; customers' self-service"),
+    ("headend", "host.cli.headend", "the head-end: online meters over MQTT, alarms, notifications, signed commands"),
+    ("fleet", "host.cli.fleet", "simulate a fleet of online meters publishing over MQTT"),
 ]
 
 
