@@ -229,8 +229,7 @@ def test_errors_are_answered_and_counted():
         (command_frame(b"W1", b"bad(7)"), data_frame(b"(RANGE: x must be 1..5)")),
         (command_frame(b"R1", b"boom()"), data_frame(b"(FAULT)")),
         (b"\x01R1\x02" + b"1" * 600 + b"\x03\x00", b"\x15"),             # overlong
-        (b"\x01R1\x021-0:1.8.0()\x04" + bytes((bcc(b"R1\x021-0:1.8.0()\x04"),)),
-         data_frame(b"(PARTIAL BLOCKS NOT SUPPORTED)")),
+        (b"\x01W1\x04" + bytes((bcc(b"W1\x04"),)), b"\x15"),             # EOT, no data
         (b"\x01R1\x03" + bytes((bcc(b"R1\x03"),)), b"\x15"),             # R1 without data
     )
     for frame, answer in cases:
@@ -243,6 +242,96 @@ def test_errors_are_answered_and_counted():
     line.send(good)                     # still in programming mode
     line.run(300)
     assert line.take() == data_frame(b"1-0:1.8.0(12.345*kWh)")
+
+
+def block(data, last):
+    """STX data EOT|ETX BCC: a block after the first of a command in partial blocks."""
+    body = data + (b"\x03" if last else b"\x04")
+    return b"\x02" + body + bytes((bcc(body),))
+
+
+def first_block(command, data):
+    body = command + b"\x02" + data + b"\x04"
+    return b"\x01" + body + bytes((bcc(body),))
+
+
+def test_a_write_in_partial_blocks_runs_once_on_the_whole_value():
+    line = Line()
+    programming(line)
+    value = b"x" * 700                          # more than one frame holds (512)
+    blocks = [first_block(b"W1", b"0-0:128.20.1(" + value[:300]),
+              block(value[300:600], False), block(value[600:] + b")", True)]
+    for i, frame in enumerate(blocks):
+        if i == 1:                              # a block spoilt on the way is repeated
+            line.send(frame[:-1] + bytes((frame[-1] ^ 1,)))
+            line.run(300)
+            assert line.take() == b"\x15"
+        line.send(frame)
+        line.run(300)
+        assert line.take() == b"\x06"
+    writes = [c for c in line.device.calls if c[0] == "W1"]
+    assert writes == [("W1", "0-0:128.20.1", "x" * 700, 2)]
+    assert line.engine.partial is None and line.engine.errors == 1
+
+
+def test_partial_blocks_too_long_or_broken_off_change_nothing():
+    line = Line()
+    programming(line)
+    line.send(first_block(b"W1", b"0-0:128.20.1(" + b"y" * 400))
+    line.run(300)
+    assert line.take() == b"\x06"
+    for _ in range(4):
+        line.send(block(b"y" * 400, False))
+        line.run(300)
+        assert line.take() == b"\x06"
+    line.send(block(b"y" * 400 + b")", True))    # over MAX_MESSAGE (2048) in all
+    line.run(300)
+    assert line.take() == data_frame(b"(TOO LONG)")
+    line.send(block(b")", True))                 # no command waits: a stray block
+    line.run(300)
+    assert line.take() == b""
+    line.send(first_block(b"W1", b"0-0:1.0.0(2611"))
+    line.run(300)
+    line.take()
+    line.send(command_frame(b"R1", b"1-0:1.8.0()"))   # a new command drops the blocks
+    line.run(300)
+    assert line.take() == data_frame(b"1-0:1.8.0(12.345*kWh)")
+    line.send(block(b"23080000)", True))
+    line.run(300)
+    assert line.take() == b""
+    assert not [c for c in line.device.calls if c[0] == "W1"]
+    line.send(first_block(b"W1", b"0-0:1.0.0(2611"))
+    line.run(300)
+    line.send(command_frame(b"B0"))
+    line.run(300)
+    assert not line.engine.busy and line.engine.partial is None
+
+
+class FullHeap:
+    """Blocks gathered on a heap that has no room for the next one."""
+
+    def __len__(self):
+        return 300
+
+    def extend(self, data):
+        raise MemoryError("memory allocation failed")
+
+
+def test_a_value_the_heap_cannot_take_is_refused_and_the_port_stays_open():
+    line = Line()
+    programming(line)
+    line.send(first_block(b"W1", b"0-0:128.20.1(" + b"z" * 200))
+    line.run(300)
+    assert line.take() == b"\x06"
+    line.engine.partial = FullHeap()
+    line.send(block(b"z" * 200, False) + command_frame(b"R1", b"1-0:1.8.0()"))
+    line.run(300)
+    assert line.take() == data_frame(b"(NO MEMORY)")
+    assert line.engine.partial is None and isinstance(line.engine.fault, MemoryError)
+    line.send(command_frame(b"R1", b"1-0:1.8.0()"))
+    line.run(300)
+    assert line.take() == data_frame(b"1-0:1.8.0(12.345*kWh)")
+    assert not [c for c in line.device.calls if c[0] == "W1"]
 
 
 def test_a_locked_meter_answers_with_the_lock():

@@ -182,3 +182,43 @@ def test_a_closed_port_refuses_every_password():
     del cfg["ir"]["passwords"]
     bench = Bench(tmp_dir("optical-closed"), cfg)
     assert bench.program(TECHNICIAN) == NAK
+
+
+def test_technician_changes_the_passwords_and_they_survive_a_power_cut():
+    directory = tmp_dir("optical-passwords")
+    bench = Bench(directory)
+    assert bench.program(READER) == ACK
+    assert bench.command(b"W1", "0-0:128.50.1(rd-0042)") == data_frame(b"(NO ACCESS)")
+    bench.command(b"B0")
+    assert bench.program(TECHNICIAN) == ACK
+    seen = b""
+    for data_set, why in (("0-0:128.50.1(abc)", b"RANGE"), ("0-0:128.50.1(%s)" % ("x" * 17), b"RANGE"),
+                          ("0-0:128.50.1(a?bcd)", b"RANGE"), ("0-0:128.50.1(a bcd)", b"RANGE"),
+                          ("0-0:128.50.1(%s)" % TECHNICIAN, b"must differ")):
+        answer = bench.command(b"W1", data_set)
+        assert answer[:2] == b"\x02(" and why in answer, (data_set, answer)
+        seen += answer
+    assert bench.command(b"W1", "0-0:128.50.1(rd-0042)") == ACK
+    assert bench.command(b"W1", "0-0:128.50.2(tech-0042)") == ACK
+    for code in ("0-0:128.50.1", "0-0:128.50.2"):
+        answer = bench.command(b"R1", code + "()")
+        assert answer == data_frame(b"(WRITE ONLY)")
+        seen += answer
+    seen += bench.command(b"R1", "0-0:99.98.0()")
+    bench.command(b"B0")
+    assert bench.program(TECHNICIAN) == NAK and bench.program(READER) == NAK
+    cfg = config()                      # after the first boot meter.json holds no passwords
+    cfg["ir"]["passwords"] = {"reader": None, "technician": None}
+    again = Bench(directory, cfg, ms=bench.board.clock.ms + 1000)       # power cut
+    assert again.program("rd-0042") == ACK
+    again.command(b"B0")
+    assert again.program("tech-0042") == ACK
+    changes = [(e[3], e[4]) for e in again.app.meter.events.items if e[3].startswith("write_p")]
+    assert changes == [("write_password_reader", 2), ("write_password_technician", 2)]
+    assert b"rd-0042" not in seen and b"tech-0042" not in seen
+    import os
+    for name in os.listdir(directory):          # only the key partition holds them
+        if name != "meter.json":
+            with open(directory + "/" + name, "rb") as f:
+                data = f.read()
+            assert b"rd-0042" not in data and b"tech-0042" not in data, name

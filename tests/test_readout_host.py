@@ -19,7 +19,7 @@ def test_every_code_is_documented_and_has_a_meaning():
     firmware = {row[1] for row in registers.HEAD + registers.TAIL}
     for row in registers.MEDIUM_ROWS:
         firmware |= {c for c in row[1:] if c}
-    firmware |= {row[0] for row in settings.SETTINGS}
+    firmware |= {row[0] for row in settings.SETTINGS} | set(settings.PASSWORDS)
     firmware |= {settings.CLOCK, settings.TOKEN, settings.PENDING_TARIFF,
                  registers.EVENT_LOG, registers.TOKEN_LOG}
     docs = documented()

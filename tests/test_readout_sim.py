@@ -44,7 +44,7 @@ class PortTransport(transports.SerialTransport):
 class Served:
     """A simulated meter answering its optical port in real time, in a thread."""
 
-    def __init__(self, state_dir, link):
+    def __init__(self, state_dir, link, heap="64K"):
         with open(EXAMPLE) as f:
             config = json.load(f)
         config["ir"] = {"passwords": {"reader": READER, "technician": TECHNICIAN}}
@@ -52,7 +52,7 @@ class Served:
         with open(os.path.join(state_dir, "meter.json"), "w") as f:
             json.dump(config, f)
         # the most ESP32-like runtime, as the sim stories: 32 bits, frozen, a 64 KB heap
-        self.sim = Sim(state_dir, heap="64K", runtime="frozen32", heap_mode="off",
+        self.sim = Sim(state_dir, heap=heap, runtime="frozen32", heap_mode="off",
                        ir_link=link)
         self.sim.world.rtc_s = meter_seconds("2026-11-23T08:00")
         self.port = link
@@ -174,3 +174,46 @@ def test_an_echoing_head_is_recognised():
                 c.sign_on()
             finally:
                 assert c.echo == "on"
+
+
+def test_a_long_tariff_table_goes_in_partial_blocks_and_a_password_is_changed(tmp_path):
+    # a 540-byte value needs ~520-byte holes in the heap while it is gathered and parsed:
+    # a just-booted frozen32 meter in 64K has none (it answers NO MEMORY, changing
+    # nothing); an ESP32 has ~100 KB
+    meter = Served(str(tmp_path / "state"), str(tmp_path / "ir"), heap="80K")
+    try:
+        long_tariff_and_password(meter, tmp_path)
+    finally:
+        meter.finish()
+
+
+def long_tariff_and_password(meter, tmp_path):
+    meter.start(25)
+    week = [[0, 4], [300, 1], [360, 2], [480, 1], [600, 3], [720, 1], [840, 2], [960, 1],
+            [1020, 2], [1140, 3], [1260, 1], [1380, 4]]
+    table = {"kind": "tou", "name": "Domestic TOU 2027, four rates, holidays at the night rate",
+             "prices": [20000000, 30000000, 12000000, 9000000],
+             "standing_micro_per_day": 10000000,
+             "profiles": {"weekday": week, "weekend": [[0, 4]] + [[m + 30, r] for m, r in week[1:]],
+                           "holiday": [[0, 4]] + week[1:]}}
+    (tmp_path / "table.json").write_text(json.dumps(table))
+    assert len("0-0:128.20.1(261201000000;%s)" % json.dumps(table, separators=(",", ":"))) > 512
+    env = dict(os.environ, PREPAY_METER_PASSWORD=TECHNICIAN)
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "read", "set-tariff", "--port",
+                           meter.port, "--table", str(tmp_path / "table.json"), "--start",
+                           "2026-12-01T00:00", "--json"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    pending = json.loads(proc.stdout)
+    assert pending["start"] == "2026-12-01T00:00:00"
+    assert json.loads(pending["table"])["profiles"]["holiday"] == table["profiles"]["holiday"]
+    env["PREPAY_METER_NEW_PASSWORD"] = "tech-0042"
+    proc = subprocess.run([sys.executable, "-m", "host.cli", "read", "set-password", "--port",
+                           meter.port, "--level", "technician"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "tech-0042" not in proc.stdout + proc.stderr
+    with pytest.raises(ReadoutError, match="refused the password$"):
+        jobs.events(meter.port, TECHNICIAN)
+    details = [e["detail"] for e in jobs.events(meter.port, "tech-0042", 10)]
+    assert "write_password_technician" in details and "write_pending_tariff" in details

@@ -7,6 +7,9 @@ mode is locked, 5 minutes doubling up to a day, and the count and the end of the
 are the store's record ``optical``, so pulling the plug does not reset them. Every
 session, wrong password, lock and write is an event (kind ``optical``) whose value is
 the operator's level (1 reader, 2 technician); writes save the events with the change.
+The technician may write either password (W1 of ``obis.settings.PASSWORDS``): checked
+by the configuration's rule, it replaces the old one in the key partition, whose save
+leaves the old or the new whole at any instant, and no answer ever shows it.
 
 The task polls the port (its UART has a buffer; a board may end the sleep early with
 ``wake="ir"``) and sleeps what the engine asks, so it never blocks the other tasks. The
@@ -21,6 +24,20 @@ _FREE_FAILURES = const(2)
 _LOCK_FIRST_S = const(300)
 _LOCK_MAX_S = const(86400)
 RECORD = "optical"
+KEY_FIELDS = ("ir_reader", "ir_technician")      # the key record's names (app_config.SECRETS)
+NOT_IN_PASSWORD = b"()/!*?"
+
+
+def password_ok(text):
+    """The configuration's rule (iec62056.settings): 4 to 16 printable characters, no
+    blank and none of ( ) / ! * ?; checked as bytes, so no character is interned."""
+    data = text.encode()
+    if not 4 <= len(data) <= 16:
+        return False
+    for c in data:
+        if c <= 0x20 or c > 0x7E or NOT_IN_PASSWORD.find(bytes((c,))) >= 0:
+            return False
+    return True
 
 
 def lock_seconds(failures):
@@ -102,13 +119,33 @@ class OpticalPort:
         from iec62056.modec import Refused
         from obis import settings
         try:
-            done, what = settings.write(self.app, code, value)
+            if code in settings.PASSWORDS:
+                done, what = self.set_password(settings.PASSWORDS.index(code), value)
+            else:
+                done, what = settings.write(self.app, code, value)
         except Refused:
             self._event("write_refused", level)
             raise
         self._event("write_" + what, level)
         self._save_events()
         return done
+
+    def set_password(self, which, text):
+        """W1 of a password (0 reader, 1 technician); in force from the next P1."""
+        from iec62056.modec import Refused
+        pw = self._passwords
+        if not password_ok(text):
+            raise Refused("RANGE: 4 to 16 printable characters, no blank or "
+                          "reserved sign")      # docs/obis.md lists them
+        if same(text, pw[1 - which]):
+            raise Refused("RANGE: the reader and technician passwords must differ")
+        keys = self.app.acceptor.keys
+        record = keys.load()
+        record[KEY_FIELDS[which]] = text
+        keys.save(record)
+        del record
+        self._passwords = (text, pw[1]) if which == 0 else (pw[0], text)
+        return True, "password_" + ("reader", "technician")[which]
 
     def session_end(self, level, how):
         if level:

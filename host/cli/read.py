@@ -2,12 +2,13 @@
 technician's programming jobs.
 
     prepay read --port PORT [--address ADDR] [--json | --csv] [--obis CODE,CODE]
-    prepay read events | set-clock | set-tariff | send-token | write  --port PORT ...
+    prepay read events | set-clock | set-tariff | send-token | set-password | write  --port PORT ...
     prepay read route --port PORT ... | --list FILE  --out ROUTE.csv
 
 PORT is a device (/dev/ttyUSB0, the simulator's pty) or a pyserial URL (socket://,
 rfc2217://). Programming needs the meter's password: from the environment variable
-PREPAY_METER_PASSWORD, else asked for (never on the command line).
+PREPAY_METER_PASSWORD, else asked for (never on the command line); set-password's new
+one likewise from PREPAY_METER_NEW_PASSWORD or asked for twice.
 """
 import argparse
 import getpass
@@ -21,16 +22,19 @@ from host.parse import int_arg, wait_arg
 from host.readout import jobs
 
 PASSWORD_ENV = "PREPAY_METER_PASSWORD"
+NEW_PASSWORD_ENV = "PREPAY_METER_NEW_PASSWORD"
 
 
-def password():
-    text = os.environ.get(PASSWORD_ENV)
+def password(env=PASSWORD_ENV, what="the meter's password", twice=False):
+    text = os.environ.get(env)
     if text:
         return text
     if not sys.stdin.isatty():
-        raise UserError("the meter's password: set %s or run in a terminal to be asked"
-                        % PASSWORD_ENV)
-    return getpass.getpass("meter password: ")
+        raise UserError("%s: set %s or run in a terminal to be asked" % (what, env))
+    text = getpass.getpass(what + ": ")
+    if twice and getpass.getpass("again: ") != text:
+        raise UserError("the two entries differ")
+    return text
 
 
 def port(args):
@@ -102,6 +106,15 @@ def run_send_token(args):
     say(args, {"accepted": accepted, "result": result},
         "token %s: %s" % ("accepted" if accepted else "refused", result))
     return 0 if accepted else 1
+
+
+def run_set_password(args):
+    current = password()
+    new = password(NEW_PASSWORD_ENV, "the new %s password" % args.level, twice=True)
+    jobs.set_password(port(args), current, args.level, new, args.address, **options(args))
+    say(args, {"level": args.level, "changed": True},
+        "%s password changed: the meter asks for the new one from the next sign-on"
+        % args.level)
 
 
 def run_write(args):
@@ -183,6 +196,9 @@ def register(sub, name, help_text):
     q.add_argument("--start", required=True, help="when it takes over: 2026-12-01T00:00")
     q = job("send-token", run_send_token, "deliver an STS token through the optical port")
     q.add_argument("token", help="the 20 digits (spaces or dashes allowed)")
+    q = job("set-password", run_set_password,
+            "give the meter a new reader or technician password (technician's session)")
+    q.add_argument("--level", required=True, choices=("reader", "technician"))
     q = job("write", run_write, "write one setting: W1 OBIS(VALUE), see docs/obis.md")
     q.add_argument("obis")
     q.add_argument("value")

@@ -15,6 +15,8 @@ from host.errors import UserError
 
 SOH, STX, ETX, EOT, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x04", b"\x06", b"\x15"
 BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
+BLOCK = 256         # a W1 data set longer than this goes in partial blocks
+RETRIES = 3         # a block the meter NAKs (a wrong BCC on the way) is sent again
 
 
 class ReadoutError(UserError):
@@ -35,6 +37,19 @@ def bcc(data):
 def command(kind, data_set=None):
     body = kind.encode() + (STX + data_set.encode() if data_set is not None else b"") + ETX
     return SOH + body + bytes((bcc(body),))
+
+
+def blocks(kind, data_set, size=BLOCK):
+    """The frames of a command whose data goes in partial blocks of ``size`` bytes:
+    SOH kind STX data EOT BCC, STX data EOT BCC ..., the last ending with ETX."""
+    data = data_set.encode()
+    parts = [data[i:i + size] for i in range(0, len(data), size)] or [b""]
+    frames = []
+    for i, part in enumerate(parts):
+        end = ETX if i == len(parts) - 1 else EOT
+        body = (kind.encode() + STX if i == 0 else b"") + part + end
+        frames.append((SOH if i == 0 else STX) + body + bytes((bcc(body),)))
+    return frames
 
 
 def parse_data_set(text):
@@ -206,8 +221,19 @@ class ModeCClient:
         return [parse_data_set(x) for x in text.split("\r\n") if x]
 
     def write(self, code, value):
-        """W1 -> True (ACK) or False (NAK); MeterRefused for an error message."""
-        self._send(command("W1", "%s(%s)" % (code, value)))
+        """W1 -> True (ACK) or False (NAK); MeterRefused for an error message. A data set
+        over ``BLOCK`` bytes goes in partial blocks, each ACKed by the meter."""
+        frames = blocks("W1", "%s(%s)" % (code, value))
+        for frame in frames[:-1]:
+            for _ in range(RETRIES):
+                self._send(frame)
+                answer = self._read_reply()
+                if answer != NAK:
+                    break
+            if answer != ACK:
+                raise MeterRefused("%s: the meter refused a block of the value: %s"
+                                   % (code, "NAK" if answer == NAK else error_text(answer)))
+        self._send(frames[-1])
         answer = self._read_reply()
         if answer == ACK:
             return True

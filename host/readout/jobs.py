@@ -69,8 +69,20 @@ def set_tariff(port, password, table, start, address="", **options):
     taking over at ``start``; returns what the meter then holds as pending."""
     value = "%s;%s" % (stamp(start), json.dumps(table, separators=(",", ":")))
     with programming(port, password, address, **options) as client:
-        client.write("0-0:128.20.1", value)
+        if not client.write("0-0:128.20.1", value):
+            raise MeterRefused("the meter answered NAK to the tariff table")
         return client.read("0-0:128.20.1")[0][1]
+
+
+PASSWORD_CODES = {"reader": "0-0:128.50.1", "technician": "0-0:128.50.2"}
+
+
+def set_password(port, password, level, new, address="", **options):
+    """Give the meter a new password for ``level`` (technician's session); the meter
+    asks for it from the next sign-on."""
+    with programming(port, password, address, **options) as client:
+        if not client.write(PASSWORD_CODES[level], new):
+            raise MeterRefused("the meter answered NAK to the new password")
 
 
 def send_token(port, password, digits, address="", **options):

@@ -50,6 +50,8 @@ MEANINGS = {
     "0-0:128.20.0": "tariff table in force",
     "0-0:128.20.1": "pending tariff table and its start",
     "0-0:19.40.0": "token carrier (write a token)",
+    "0-0:128.50.1": "reader password (write only)",
+    "0-0:128.50.2": "technician password (write only)",
     "0-0:99.98.0": "event log",
     "0-0:99.15.0": "token history",
 }

@@ -21,6 +21,10 @@ The exchange (docs/obis.md, ../shared/docs/iec62056-21.md sections 4-6):
   overlong or broken frame is answered NAK; an unknown command or register, a read or
   write without the level, a value out of range with ``STX (TEXT) ETX BCC``. A
   ``P0`` received is the echo of the meter's own request and is ignored;
+* partial blocks (section 2 of the standard): a command whose data ends with ``EOT``
+  is ACKed and continued by ``STX data EOT|ETX BCC`` blocks, each ACKed, until the
+  one ending with ``ETX``; the command then runs on the whole data (a W1 of a value
+  longer than a block, e.g. a tariff table), at most ``MAX_MESSAGE`` bytes in all;
 * no byte for ``inactivity_ms`` (the option select: ``OPTION_WAIT_MS``) ends the session
   and returns to 300 Bd; a frame left half-received for ``FRAME_GAP_MS`` is dropped,
   so a broken frame never holds the port.
@@ -41,6 +45,7 @@ PROG = 3        # programming mode, waiting for a command
 START_BAUD = 300
 MAX_REQUEST = 40            # "/?" + a 32-character address + "!\r\n", with room
 MAX_FRAME = 512             # a W1 of a tariff table fits
+MAX_MESSAGE = 2048          # a command sent in partial blocks, all blocks together
 FRAME_GAP_MS = 1500
 OPTION_WAIT_MS = 5000
 SLASH = 0x2F
@@ -68,6 +73,7 @@ class ModeC:
         self.buf = bytearray(MAX_FRAME)
         self.n = 0                  # bytes in buf
         self.bcc_next = False       # the frame's ETX arrived: the next byte is its BCC
+        self.partial = None         # a command's blocks so far (SOH C D STX data...)
         self.state = IDLE
         self.baud = START_BAUD
         self.level = 0              # 0 none, 1 reader, 2 technician
@@ -84,8 +90,18 @@ class ModeC:
 
     # ------------------------------------------------------------------ the caller's side
     def feed(self, data, now):
-        for b in data:
-            self._byte(b & 0x7F, now)
+        try:
+            for b in data:
+                self._byte(b & 0x7F, now)
+        except MemoryError as exc:      # e.g. a value in partial blocks on a full heap:
+            self.partial = None         # refused, the rest of what came dropped
+            self.fault = exc
+            self.n = 0
+            self.bcc_next = False
+            if self.state == PROG:
+                self._error("NO MEMORY", now)
+            elif self.state != SENDING:
+                self._end("memory", now)
 
     def pump(self, now):
         """The next chunk to write now, or None; runs the timers."""
@@ -156,6 +172,7 @@ class ModeC:
         self.bcc_next = False
         if state == IDLE:
             self.level = 0
+            self.partial = None
 
     def _send(self, chunks, after, delay_ms, now):
         self.state = SENDING
@@ -258,21 +275,21 @@ class ModeC:
 
     def _frame_byte(self, b, now):
         buf = self.buf
-        if b == SOH:                    # SOH never occurs inside a frame: a new one starts
-            buf[0] = b
-            self.n = 1
+        n = self.n
+        if b == SOH or (b == STX and n == 0 and self.partial is not None):
+            buf[0] = b                  # a new frame (SOH never occurs inside one), or
+            self.n = 1                  # the next block of a command in partial blocks
             self.bcc_next = False
             return
-        n = self.n
         if n == 0:
             return                      # echo of our answers, noise
         if self.bcc_next:
             self.n = 0
             self.bcc_next = False
             if bcc(memoryview(buf)[1:n]) != b:
-                self._refuse(now)
+                self._refuse(now)       # the host repeats the block
             else:
-                self._command(n, now)
+                self._block_in(n, now)
             return
         if n >= MAX_FRAME:
             self.n = 0
@@ -295,23 +312,53 @@ class ModeC:
         self.errors += 1
         self._answer(data_frame(b"(" + clean_text(text).encode() + b")"), now)
 
-    def _command(self, n, now):
+    def _block_in(self, n, now):
+        """A frame with a good BCC in buf[:n]: a command, or a block of one. The blocks
+        gather in ``partial``, dropped before the command runs (the heap wants it back)."""
         buf = self.buf
+        if buf[0] == SOH:
+            self.partial = None         # a new command drops an unfinished one
+            if buf[n - 1] == EOT:
+                if n < 5 or buf[3] != STX:
+                    self._refuse(now)
+                    return
+                self.partial = bytearray(buf[:n - 1])
+                self._answer(b"\x06", now)
+                return
+            parsed = self._parse(buf, n, now)
+        else:
+            if self.partial is None:    # STX only starts a frame when a command waits
+                return
+            if len(self.partial) + n - 1 > MAX_MESSAGE:
+                self.partial = None
+                self._error("TOO LONG", now)
+                return
+            self.partial.extend(memoryview(buf)[1:n - 1])
+            if buf[n - 1] == EOT:
+                self._answer(b"\x06", now)
+                return
+            self.partial.append(ETX)
+            parsed = self._parse(self.partial, len(self.partial), now)
+            self.partial = None
+        if parsed is not None:
+            self._command(parsed[0], parsed[1], parsed[2], now)
+
+    def _parse(self, buf, n, now):
+        """(kind, code, value) of the command frame buf[:n] (code and value None
+        without data), or None when it was answered as malformed."""
         kind = bytes(buf[1:3])
-        if buf[n - 1] == EOT:
-            self._error("PARTIAL BLOCKS NOT SUPPORTED", now)
-            return
         if n == 4:
-            code = value = None
-        elif n > 6 and buf[3] == STX:
+            return kind, None, None
+        if n > 6 and buf[3] == STX:
             parsed = data_set(buf, 4, n - 1)
             if parsed is None:
                 self._error("FORMAT", now)
-                return
-            code, value = parsed
-        else:
-            self._refuse(now)
-            return
+                return None
+            return kind, parsed[0], parsed[1]
+        self._refuse(now)
+        return None
+
+    def _command(self, kind, code, value, now):
         if kind == b"P0":
             return                      # the echo of our own password request
         if kind[0] == 0x42:             # B0, B1: end of the session
@@ -392,4 +439,5 @@ def data_set(buf, start, end):
         c = buf[j]
         if c < 0x20 or c == 0x28 or c == 0x29:
             return None
-    return bytes(buf[start:i]).decode(), bytes(buf[i + 1:end - 1]).decode()
+    view = memoryview(buf)          # one copy of the value, straight into its str
+    return str(view[start:i], "ascii"), str(view[i + 1:end - 1], "ascii")

@@ -10,6 +10,7 @@ returns True (ACK) or False (NAK, the meter's answer to a token it refused); bot
 ``Refused`` for an error message.
 """
 import json
+from io import StringIO
 
 from iec62056.modec import Refused
 from meter import civil
@@ -31,6 +32,7 @@ CLOCK = "0-0:1.0.0"
 TOKEN = "0-0:19.40.0"
 PENDING_TARIFF = "0-0:128.20.1"
 READ_ONLY = ("0-0:128.20.0",)
+PASSWORDS = ("0-0:128.50.1", "0-0:128.50.2")    # reader, technician: written, never read
 
 
 def setting(code):
@@ -60,7 +62,7 @@ def read(app, code, arg):
         for key in row[2]:
             value = value[key]
         return ("%s(%s)" % (code, as_json(value)),)
-    if code == TOKEN:
+    if code == TOKEN or code in PASSWORDS:
         raise Refused("WRITE ONLY")
     what = registers.find(app, code)
     if what is None:
@@ -127,11 +129,10 @@ def write(app, code, value):
         app.apply(app.meter.set_clock_valid(t, True))
         return True, "clock"
     if code == PENDING_TARIFF:
-        stamp, sep, text = value.partition(";")
-        if not sep:
+        if value[12:13] != ";":
             raise Refused("FORMAT: YYMMDDhhmmss;TABLE")
-        from_t = parse_stamp(stamp)
-        table = parse_json(text)
+        from_t = parse_stamp(value[:12])
+        table = parse_json(value, 13)       # no copy of a table that came in blocks
         try:
             app.meter.set_pending_tariff(now, table, from_t)
         except ConfigError as exc:
@@ -158,9 +159,15 @@ def write(app, code, value):
     return True, row[1]
 
 
-def parse_json(text):
+def parse_json(text, start=0):
+    """JSON from ``text[start:]``, read through a stream: MicroPython's StringIO reads
+    the str in place, so a long value is not copied."""
     try:
-        return json.loads(text)
+        if not start:
+            return json.loads(text)
+        stream = StringIO(text)
+        stream.seek(start)
+        return json.load(stream)
     except ValueError:
         raise Refused("FORMAT: JSON")
 
