@@ -33,6 +33,18 @@ def secret(env, prompt):
     return getpass.getpass(prompt)
 
 
+def new_secret(env, prompt):
+    """A secret being set: from ``env``, or typed twice at a prompt (a typo in a new
+    passphrase or password would lock its owner out)."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    first = secret(env, prompt)
+    if getpass.getpass("Repeat: ") != first:
+        raise UserError("the two entries differ; nothing was changed")
+    return first
+
+
 def passphrase():
     return secret("PREPAY_KEYSTORE_PASSPHRASE", "Keystore passphrase: ")
 

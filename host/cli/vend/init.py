@@ -1,7 +1,7 @@
 """``prepay vend init``: create or upgrade the vending database."""
 
 from host.errors import UserError
-from host.cli.vend.common import common, secret, server_url, wrap
+from host.cli.vend.common import common, new_secret, secret, server_url, wrap
 from host.parse import int_arg
 
 
@@ -28,7 +28,7 @@ def _run_init(args):
     if args.keystore:
         passphrase = secret("PREPAY_PKCS11_PIN", "PIN of the PKCS#11 token: ")
     elif not bootstrap.has_keystore(engine):
-        passphrase = secret("PREPAY_KEYSTORE_PASSPHRASE", "New keystore passphrase: ")
+        passphrase = new_secret("PREPAY_KEYSTORE_PASSPHRASE", "New keystore passphrase: ")
         if len(passphrase) < 8:
             raise UserError("the keystore passphrase needs at least 8 characters")
     else:

@@ -1,11 +1,6 @@
 """``prepay vend operator``: operators and their roles."""
 
-import getpass
-import os
-import sys
-
-from host.errors import UserError
-from host.cli.vend.common import common, desk, operator_row, table, wrap
+from host.cli.vend.common import common, desk, new_secret, operator_row, table, wrap
 
 
 def _operator(vend):
@@ -31,15 +26,7 @@ def _operator(vend):
 
 
 def _new_password(name):
-    value = os.environ.get("PREPAY_NEW_OPERATOR_PASSWORD")
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise UserError("PREPAY_NEW_OPERATOR_PASSWORD is not set and there is no terminal to ask")
-    first = getpass.getpass("New password for %s: " % name)
-    if getpass.getpass("Repeat: ") != first:
-        raise UserError("the passwords differ")
-    return first
+    return new_secret("PREPAY_NEW_OPERATOR_PASSWORD", "New password for %s: " % name)
 
 
 def _run_operator_add(args):
