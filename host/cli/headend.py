@@ -86,10 +86,13 @@ def register(sub, name, help_text):
 
     p = common(s.add_parser("meters", help="online meters: presence, last seen, last reading"))
     p.add_argument("--meter", metavar="PAN")
+    p.add_argument("--online", type=int_arg, default=0, metavar="N", help="with --wait: until N are online")
+    p.add_argument("--wait", type=int_arg, default=0, metavar="SECONDS")
     p.set_defaults(run=wrap(_meters))
 
     p = common(s.add_parser("delivery", help="how a sale's tokens went over MQTT"))
     p.add_argument("--receipt", type=int_arg, required=True)
+    p.add_argument("--wait", type=int_arg, default=0, metavar="SECONDS", help="until the meter answers")
     p.set_defaults(run=wrap(_delivery))
 
     p = common(s.add_parser("reconcile", help="purchases the meters reported against the ledger (supervisor)"))
@@ -251,13 +254,28 @@ def _contact(args):
 
 
 def _meters(args):
-    rows = desk(args).call("headend_meters", meter=args.meter)
+    rows = _waiting(args, lambda: desk(args).call("headend_meters", meter=args.meter),
+                    lambda rows: sum(r["status"] == "online" for r in rows) >= args.online)
+    if sum(r["status"] == "online" for r in rows) < args.online:
+        raise UserError("%d meters online, not %d" % (sum(r["status"] == "online" for r in rows), args.online))
     return rows, _table(rows, ("pan", "status", "last_seen", "last_seq", "reading_at", "credit_milli",
                                "supply_state"))
 
 
+def _waiting(args, fetch, ready):
+    """``fetch()`` again every 0.2 s until ``ready`` or ``--wait`` seconds."""
+    import time
+    deadline = time.monotonic() + args.wait
+    found = fetch()
+    while not ready(found) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        found = fetch()
+    return found
+
+
 def _delivery(args):
-    done = desk(args).call("headend_delivery", receipt=args.receipt)
+    done = _waiting(args, lambda: desk(args).call("headend_delivery", receipt=args.receipt),
+                    lambda d: all(t["delivery"] not in ("pending", "queued", "sent") for t in d["tokens"]))
     return done, "\n".join("receipt %d token %s (TID %s): %s%s" % (
         done["receipt"], t["token"], t["tid"], t["delivery"], " " + t["result"] if t["result"] else "")
         for t in done["tokens"])

@@ -52,14 +52,23 @@ def deliver_new_sales(station, now, ttl_s=DELIVERY_TTL_S):
 def sale_delivery(engine, receipt):
     """How the tokens of sale ``receipt`` went over MQTT."""
     with engine.connect() as conn:
-        tokens = conn.execute(select(T.c.id, T.c.tid, T.c.kind).where(T.c.sale_id == receipt)).all()
+        tokens = conn.execute(select(T.c.id, T.c.tid, T.c.kind, M.c.status)
+                              .select_from(T.join(schema.meters, schema.meters.c.id == T.c.meter_id)
+                                           .outerjoin(M, M.c.pan == schema.meters.c.pan))
+                              .where(T.c.sale_id == receipt)).all()
         if not tokens:
             raise VendError("no sale with receipt %s" % receipt)
+        cursor = conn.execute(select(S.c.value).where(S.c.key == CURSOR)).scalar()
         out = []
-        for token_id, tid, kind in tokens:
+        for token_id, tid, kind, status in tokens:
             row = conn.execute(select(K).where(K.c.token_id == token_id)).mappings().first()
-            out.append({"token": token_id, "tid": tid, "kind": kind,
-                        "delivery": "not sent (meter offline: keypad)" if row is None else row["state"],
+            if row is not None:
+                state = row["state"]
+            elif cursor is not None and token_id > int(cursor) and status == "online":
+                state = "pending"                     # the head-end takes it within a second
+            else:
+                state = "not sent (meter offline: keypad)"
+            out.append({"token": token_id, "tid": tid, "kind": kind, "delivery": state,
                         "result": row["result_code"] if row else None,
                         "sent_at": row["sent_at"] if row else None, "result_at": row["result_at"] if row else None})
     return {"receipt": receipt, "tokens": out}
