@@ -74,7 +74,7 @@ def _station(station, actor, p):
 
 class OperatorAdd(Params):
     name: str
-    role: Literal["clerk", "supervisor", "admin"]
+    role: Literal["clerk", "supervisor", "admin", "technician"]
     password: SecretStr
 
 
@@ -509,3 +509,6 @@ def decode(value, key=""):
         if key.endswith("_on") and _DATE.match(value):
             return datetime.date.fromisoformat(value)
     return value
+
+
+from host.vending import technician  # noqa: E402,F401  the technician's operations join the table

@@ -1,11 +1,21 @@
-"""Commissioning records: a meter ``prepay provision meter`` took into service, in the
-vending database beside its sales, so the clerk sells to it at once and anyone can see
-when, by whom and with what firmware and settings it was commissioned.
+"""What the technician's two operations do at the vending station (``prepay provision
+meter``, locally or through the vending server, role ``technician``; a supervisor or
+admin may too; their entries in ``host.vending.api``'s table: ``host/vending/technician.py``):
 
-One transaction: the record, the meter set active when it was registered blocked
-(waiting for its commissioning), and the audit entry naming both. A removed meter is
-refused. The record holds hashes and results, never a key.
+* ``provision_keys``: what the meter needs from the station, derived by its key custody
+  for the meter's PAN: the decoder key and, for an online meter, the command key and
+  broker password (docs/mqtt.md, "Keys"); with the TID memory's floor by the station's
+  clock, and the tokens already sold to the meter since its last commissioning (Old on a
+  meter whose TID memory is new: docs/meter-security.md). One audit entry says who
+  was given which keys of which meter, never a key.
+* ``meter_commission``: the commissioning record, in the vending database beside the
+  meter's sales, so the clerk sells to it at once and anyone can see when, by whom and
+  with what firmware and settings it was commissioned. One transaction: the record, the
+  meter set active when it was registered blocked (waiting for its commissioning), and
+  the audit entry naming both. A removed meter is refused. The record holds hashes and
+  results, never a key.
 """
+import datetime
 import json
 
 from sqlalchemy import insert, select
@@ -14,13 +24,54 @@ from host.vending import audit, records, schema
 from host.vending.errors import VendError
 from host.vending.text import field
 
-ROLE = "supervisor"         # the least role that may commission a meter
+ROLE = "technician"         # the least role that may provision and commission a meter
 RESULTS = ("ok", "skipped", "held off")
+METER_FIELDS = ("pan", "sgc", "ti", "krn", "kt", "ken", "algorithm", "base_year", "utility",
+                "credit_mode", "status")
+
+
+def issue_keys(station, technician, pan, online=False):
+    """The meter's keys from the custody (hex; the broker password as text), its vending
+    record, the TID memory's floor (a minute before now, the station's local time) and
+    the tokens sold to it since its last commissioning. Audited: who, which meter, which
+    keys (never their values)."""
+    if online:
+        station.ensure_command_root(technician["name"])     # before the transaction
+    with station.begin() as conn:
+        now = station.clock()
+        meter = dict(records.find_meter(conn, pan))
+        if meter["status"] == "removed":
+            raise VendError("meter %s is removed at the vending station" % meter["pan"])
+        local = station.local(now, conn)
+        keys = {"decoder_key": station.decoder_key(conn, meter, local.date()).hex()}
+        if online:
+            keys["command_key"] = station.custody().command_key(meter["pan"]).hex()
+            keys["broker_password"] = station.custody().broker_password(meter["pan"])
+        since = latest(conn, meter["id"])
+        sold = sold_since(conn, meter["id"], since["at"] if since else None)
+        audit.append(station, conn, now, technician["name"], "meter_keys_issued", meter["pan"],
+                     {"keys": sorted(keys), "sgc": meter["sgc"], "krn": meter["krn"]})
+    floor = local - datetime.timedelta(minutes=1)
+    from tokens.tid import tid_at
+    return dict(keys, meter={k: meter[k] for k in METER_FIELDS}, timezone=station.zone().key,
+                floor_tid=tid_at(meter["base_year"], floor.year, floor.month, floor.day, floor.hour,
+                                 floor.minute),
+                sold_since_commissioning=sold)
+
+
+def sold_since(conn, meter_id, at):
+    """Tokens with a TID issued to the meter after ``at`` (None: ever): receipt, TID, kind."""
+    t = schema.tokens
+    query = select(t.c.sale_id, t.c.tid, t.c.kind, t.c.issued_at).where(t.c.meter_id == meter_id,
+                                                                          t.c.tid.is_not(None))
+    if at is not None:
+        query = query.where(t.c.issued_at > at)
+    return [dict(r) for r in conn.execute(query.order_by(t.c.tid)).mappings()]
 
 
 def record(station, technician, report):
-    """Write the commissioning of ``report`` (``host.provisioning.meter``); one line
-    saying what was recorded."""
+    """Write the commissioning of ``report`` (``host.provisioning.meter``: meter, serial,
+    firmware_hash, config_hash, steps); one line saying what was recorded."""
     tests = [{"step": s["step"], "result": s["result"], "detail": s["detail"]}
              for s in report["steps"]]
     if any(s["result"] not in RESULTS for s in tests):

@@ -16,7 +16,7 @@ from host.vending.db import lock_row
 from host.vending.errors import PermissionDenied, VendError
 
 
-def login(station, name, password, role="clerk", address=None):
+def login(station, name, password, role=operators.ANY, address=None):
     """The operator's row, if the password is right, the account usable and the role enough.
 
     Failed logins are throttled per operator name and per client ``address`` (when the

@@ -1,6 +1,10 @@
 """Operators: roles, password hashes, approval of privileged accounts, login throttling.
 
-Roles rank clerk < supervisor < admin: an admin may do what a supervisor may. Passwords
+Roles rank clerk < supervisor < admin: an admin may do what a supervisor may. Beside
+them, a technician provisions and commissions meters (``prepay provision meter``) and
+may do nothing else: no sale, adjustment, token, tariff or customer; a supervisor or
+admin may commission too. An operation needing ``any`` role is open to every operator
+who logged in (logging in and out). Passwords
 are stored as scrypt hashes at OWASP's strength (N=2^17, r=8, p=1; the parameters are
 kept in each hash, so raising them later leaves old hashes readable). Hashing and
 checking take a fraction of a second on purpose: callers do it outside any transaction.
@@ -21,8 +25,13 @@ from sqlalchemy import delete, insert, select, update
 from host.vending import schema
 from host.vending.errors import PermissionDenied, VendError
 
-ROLES = ("clerk", "supervisor", "admin")
-PRIVILEGED = ("supervisor", "admin")
+RANKED = ("clerk", "supervisor", "admin")
+ROLES = RANKED + ("technician",)
+# Accounts a second admin approves (or that wait): they change money or settings, or, a
+# technician's, receive the meters' keys to write them into the meters.
+PRIVILEGED = ("supervisor", "admin", "technician")
+ANY = "any"
+COMMISSIONERS = ("technician", "supervisor", "admin")
 SCRYPT = {"n": 2 ** 17, "r": 8, "p": 1}
 FREE_FAILURES = 5
 BLOCK_S = 60
@@ -63,7 +72,12 @@ def burn_time(password):
 
 
 def role_at_least(role, wanted):
-    return ROLES.index(role) >= ROLES.index(wanted)
+    """Whether an operator with ``role`` may do what needs the least role ``wanted``."""
+    if wanted == ANY:
+        return role in ROLES
+    if wanted == "technician":
+        return role in COMMISSIONERS
+    return role in RANKED and RANKED.index(role) >= RANKED.index(wanted)
 
 
 def check_name(name):

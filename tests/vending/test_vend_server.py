@@ -12,12 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from host.vending import api, office, operators, schema, server
+from host.vending import api, audit, office, operators, schema, server
 from vendserver import VendServer
 from vendworld import PASSPHRASE, PASSWORDS, VK_DKGA02, VK_DKGA04, VK_DKGA04_KRN2, World
 
-ROLES = ("clerk", "supervisor", "admin")
-BY_ROLE = {"clerk": "alice", "supervisor": "sam", "admin": "root"}
+ROLES = operators.ROLES
+BY_ROLE = {"clerk": "alice", "supervisor": "sam", "admin": "root", "technician": "tom"}
 
 
 @pytest.fixture
@@ -29,8 +29,17 @@ def served(db_url, tmp_path):
     world.engine.dispose()
 
 
+def add_technician(world):
+    """tom, a technician: provisions meters and nothing else."""
+    with world.station.begin() as conn:
+        op_id = operators.add(conn, "tom", "technician", "tom-password", world.clock())
+        audit.append(world.station, conn, world.clock(), "-", "test_technician", "tom", {},
+                     rows=[(schema.operators, op_id)])
+
+
 def login(url, name):
-    answer = httpx.post(url + "/api/login", json={"operator": name, "password": PASSWORDS[name]})
+    answer = httpx.post(url + "/api/login", json={"operator": name,
+                                                  "password": PASSWORDS.get(name, name + "-password")})
     assert answer.status_code == 200, answer.text
     return {"Authorization": "Bearer " + answer.json()["token"]}
 
@@ -57,6 +66,7 @@ def test_route_table_is_the_servers_own_and_in_the_docs(world):
 def test_every_route_refuses_callers_without_a_token_or_the_role(served):
     world, running = served
     url = running.url
+    add_technician(world)
     tokens = {role: login(url, name) for role, name in BY_ROLE.items()}
     routes = server.route_roles(server.create_app(world.station))
     before = audit_count(world)
@@ -68,10 +78,13 @@ def test_every_route_refuses_callers_without_a_token_or_the_role(served):
             answer = httpx.request(method, url + path, headers=headers, **kw)
             assert answer.status_code == 401, (method, path, headers, answer.text)
             assert "error" in answer.json()
-        for lower in ROLES[:ROLES.index(role)]:
+        for lower in [r for r in ROLES if not operators.role_at_least(r, role)]:
             answer = httpx.request(method, url + path, headers=tokens[lower], **kw)
             assert answer.status_code == 403, (method, path, lower, answer.text)
             assert "needs a %s" % role in answer.json()["error"]
+    technician = [(m, p) for m, p, role in routes if role and operators.role_at_least("technician", role)]
+    assert sorted(technician) == [("POST", "/api/logout"), ("POST", "/api/meters/commission"),
+                                  ("POST", "/api/provisioning/keys")]      # nothing that sells or adjusts
     assert audit_count(world) == before          # nothing refused was done
 
 

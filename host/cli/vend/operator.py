@@ -10,7 +10,8 @@ def _operator(vend):
                                          "need an admin's --operator). Password from "
                                          "PREPAY_NEW_OPERATOR_PASSWORD or a prompt"), operator=True)
     a.add_argument("name")
-    a.add_argument("--role", required=True, choices=("clerk", "supervisor", "admin"))
+    a.add_argument("--role", required=True, choices=("clerk", "supervisor", "admin", "technician"),
+                   help="technician: provisions and commissions meters, nothing else")
     a.set_defaults(run=wrap(_run_operator_add))
     l = common(s.add_parser("list", help="list operators"))
     l.set_defaults(run=wrap(_run_operator_list))
