@@ -211,3 +211,106 @@ def test_no_one_confirms_their_own_adjustment(served):
     assert answer.status_code == 403 and "another supervisor" in answer.json()["error"]
     answer = httpx.post(url + "/api/adjustments/decide", headers=sue, json={"id": own, "confirm": True})
     assert answer.status_code == 200 and json.loads(answer.text)["status"] == "confirmed"
+
+
+def test_an_admin_cannot_engineer_a_confirmation_through_the_server(served):
+    """An admin who requests credit and makes a second supervisor account to confirm it:
+    on a one-admin station the new account waits (and its creation is audited), so it
+    cannot log in to confirm."""
+    world, running = served
+    url = running.url
+    root = login(url, "root")
+    request = {"kind": "credit", "meter": world.pans[0], "units_tenths": 5000, "reason": "goodwill"}
+    mine = httpx.post(url + "/api/adjustments", headers=root, json=request).json()["id"]
+    answer = httpx.post(url + "/api/adjustments/decide", headers=root, json={"id": mine, "confirm": True})
+    assert answer.status_code == 403
+    made = httpx.post(url + "/api/operators", headers=root,
+                      json={"name": "sock", "role": "supervisor", "password": "sock-password"})
+    assert made.status_code == 200 and "waiting period" in made.json()["state"], made.text
+    answer = httpx.post(url + "/api/login", json={"operator": "sock", "password": "sock-password"})
+    assert answer.status_code == 401
+    answer = httpx.post(url + "/api/operators/approve", headers=root, json={"name": "sock"})
+    assert answer.status_code == 403 and "another admin" in answer.json()["error"]
+    assert audit_count(world, "operator_add") >= 1
+    rows = httpx.get(url + "/api/adjustments", headers=root, params={"pending": "true"}).json()
+    assert [r["id"] for r in rows] == [mine]
+
+
+def test_edits_truncation_and_rewriting_show_through_the_server(db_url, tmp_path, monkeypatch):
+    """The audit attacks, checked by a clerk through the server against a head they
+    exported and the checkpoints the server wrote: an edited adjustment, role, debt or
+    last_tid; the last entry removed; the whole chain rewritten."""
+    from sqlalchemy import delete, update
+    from host.vending import audit, db
+    world = World(db_url)
+    checkpoints = tmp_path / "checkpoints"
+    checkpoints.mkdir()
+    monkeypatch.setenv("PREPAY_AUDIT_CHECKPOINTS", str(checkpoints))
+    running = VendServer(db_url, PASSPHRASE, tmp_path).start()
+    try:
+        url = running.url
+        clerk, sam, sue = login(url, "alice"), login(url, "sam"), login(url, "sue")
+        sale = {"meter": world.pans[0], "amount_cents": 1000, "channel": "cash"}
+        httpx.post(url + "/api/sales", headers=clerk, json=sale).raise_for_status()
+        httpx.post(url + "/api/debt", headers=sam, json={"account": "A-001", "debt_cents": 3000,
+                                                          "recovery_bp": 1000}).raise_for_status()
+        adj = httpx.post(url + "/api/adjustments", headers=clerk, json={
+            "kind": "offset", "account": "A-001", "amount_cents": 500, "reason": "paid at the bank"}).json()["id"]
+        httpx.post(url + "/api/adjustments/decide", headers=sue, json={"id": adj, "confirm": True}).raise_for_status()
+        httpx.post(url + "/api/reprints", headers=clerk, json={"meter": world.pans[0]}).raise_for_status()
+        head = httpx.get(url + "/api/audit/head", headers=clerk).json()
+        lines = audit.read_checkpoints(str(checkpoints))
+        assert lines[-1]["id"] == head["id"]
+
+        def problems(**anchors):
+            body = {"heads": anchors.get("heads", []), "checkpoints": anchors.get("checkpoints", [])}
+            answer = httpx.post(url + "/api/audit/verify", headers=clerk, json=body, timeout=120)
+            assert answer.status_code == 200, answer.text
+            return answer.json()["problems"]
+
+        assert problems(heads=[[head["id"], head["hash"]]], checkpoints=lines) == []
+        m, c, o, a = schema.meters, schema.customers, schema.operators, schema.adjustments
+        for statement, said in [
+                (update(m).where(m.c.pan == world.pans[0]).values(last_tid=0), "meter %s differs" % world.pans[0]),
+                (update(c).where(c.c.account == "A-001").values(debt_cents=0), "customer A-001 differs"),
+                (update(o).where(o.c.name == "alice").values(role="admin"), "operator alice differs"),
+                (update(a).where(a.c.id == adj).values(amount_cents=90000), "adjustment %d differs" % adj)]:
+            table = statement.table
+            with world.engine.connect() as conn:
+                before = [dict(r) for r in conn.execute(select(table)).mappings()]
+            with db.begin_write(world.engine) as conn:
+                conn.execute(statement)
+            assert any(said in x for x in problems()), said
+            with db.begin_write(world.engine) as conn:
+                key = list(table.primary_key.columns)[0]
+                for row in before:
+                    conn.execute(update(table).where(key == row[key.name]).values(**row))
+            assert problems() == []
+
+        log = schema.audit_log          # the reprint's entry removed, the head moved back
+        with db.begin_write(world.engine) as conn:
+            last = conn.execute(select(log).order_by(log.c.id.desc()).limit(1)).mappings().first()
+            assert last["action"] == "reprint"
+            conn.execute(delete(log).where(log.c.id == last["id"]))
+            conn.execute(update(schema.audit_head).values(last_id=last["id"] - 1, last_hash=last["prev_hash"]))
+        assert problems() == []                                   # nothing in the database shows it
+        assert any("not in the chain" in x for x in problems(heads=[[head["id"], head["hash"]]]))
+        assert any("not in the chain" in x for x in problems(heads=[[None, head["hash"]]]))
+        assert any("not in the chain" in x for x in problems(checkpoints=lines))
+
+        with db.begin_write(world.engine) as conn:    # every entry rewritten, hashes consistent
+            prev = audit.GENESIS
+            for row in conn.execute(select(log).order_by(log.c.id)).mappings().all():
+                payload = '{"rewritten":true}' if row["id"] == 2 else row["payload"]
+                digest = audit.entry_hash(prev, row["id"], row["at"], row["operator"], row["action"],
+                                          row["subject"], payload, row["state"])
+                conn.execute(update(log).where(log.c.id == row["id"]).values(
+                    payload=payload, prev_hash=prev, hash=digest, mac="0" * 64))
+                prev = digest
+            conn.execute(update(schema.audit_head).values(last_hash=prev))
+        found = problems(checkpoints=lines[:2])
+        assert any("does not carry the audit key's MAC" in x for x in found)
+        assert any("no longer has the hash of the checkpoint" in x for x in found), found
+    finally:
+        running.stop()
+        world.engine.dispose()
