@@ -15,6 +15,7 @@ import datetime
 from sqlalchemy import and_, func, or_, select
 
 from host.vending import schema
+from host.parse import format_fixed
 from host.vending.money import fmt_cents, fmt_tenths
 from host.vending.text import csv_cell
 
@@ -202,3 +203,84 @@ def chart(path, pan, rows):
     fig.savefig(path)
     pyplot.close(fig)
     return path
+
+
+# Online meters (the head-end's tables) ---------------------------------------------------
+
+def fleet_summary(conn):
+    """Counts for the dashboard: meters online/offline, in alarm, disconnected for credit,
+    low on balance, and alarms waiting for a person (None when no meter is online yet)."""
+    m, a = schema.online_meters, schema.alarms
+    status = dict(conn.execute(select(m.c.status, func.count()).group_by(m.c.status)).all())
+    if not status:
+        return None
+    open_alarms = a.c.open_key.isnot(None)
+
+    def meters_with(*kinds):
+        query = select(func.count(func.distinct(a.c.pan))).where(open_alarms)
+        return conn.execute(query.where(a.c.kind.in_(kinds)) if kinds else query).scalar()
+    return {"online": status.get("online", 0), "offline": status.get("offline", 0),
+            "unknown": status.get("unknown", 0), "in_alarm": meters_with(),
+            "disconnected_for_credit": meters_with("zero_balance_trip"),
+            "low_balance": meters_with("low_balance_1", "low_balance_2"),
+            "waiting": conn.execute(select(func.count()).where(open_alarms, a.c.state.in_(("raised", "notified"))))
+            .scalar()}
+
+
+READING_COLUMNS = ["time", "energy", "credit", "period_s"]
+
+
+def daily_use(conn, pan, start, end):
+    """Consumption per UTC day of an online meter over [start, end): the rise of its main
+    cumulative register (thousandths of its unit) from the day before's last reading;
+    ``[(date, use_milli or None)]``, None where the meter sent nothing that day."""
+    r = schema.readings
+    day = func.date(r.c.t)
+    last = dict((str(d)[:10], v) for d, v in conn.execute(
+        select(day, func.max(r.c.energy_milli)).where(r.c.pan == pan, r.c.t >= start - datetime.timedelta(days=1),
+                                                      r.c.t < end, r.c.energy_milli.isnot(None)).group_by(day)))
+    days, out = (end - start).days, []
+    for k in range(days):
+        d = (start + datetime.timedelta(days=k)).date()
+        today, before = last.get(d.isoformat()), last.get((d - datetime.timedelta(days=1)).isoformat())
+        out.append((d, today - before if today is not None and before is not None else None))
+    return out
+
+
+def meter_readings(conn, pan, start, end):
+    """An online meter's readings over [start, end), oldest first, as the CSV lists them."""
+    r = schema.readings
+    rows = []
+    for t, energy, credit, period in conn.execute(
+            select(r.c.t, r.c.energy_milli, r.c.credit_milli, r.c.period_s)
+            .where(r.c.pan == pan, r.c.t >= start, r.c.t < end).order_by(r.c.t)):
+        rows.append({"time": t.isoformat(" ", "seconds"), "energy_milli": energy, "credit_milli": credit,
+                     "energy": None if energy is None else format_fixed(energy, 3),
+                     "credit": None if credit is None else format_fixed(credit, 3), "period_s": period})
+    return rows
+
+
+def days_remaining(credit_milli, daily):
+    """Whole days the credit lasts at the average use of the days with readings (of the
+    last 7), or None when that cannot be told (no credit figure, or no use seen)."""
+    seen = [use for _, use in daily[-7:] if use is not None]
+    if credit_milli is None or not seen or sum(seen) <= 0:
+        return None
+    return max(0, credit_milli) * len(seen) // sum(seen)
+
+
+def meter_commands(conn, pan, limit=10):
+    """An online meter's latest commands, newest first (what was asked, by whom, the result)."""
+    k = schema.meter_commands
+    return [dict(r) for r in conn.execute(
+        select(k.c.id, k.c.cmd, k.c.state, k.c.reason, k.c.requested_by, k.c.requested_at, k.c.result_code,
+               k.c.result_at).where(k.c.pan == pan).order_by(k.c.id.desc()).limit(limit)).mappings()]
+
+
+def online_state(conn, pan):
+    """An online meter's last known state (None: the head-end never heard it)."""
+    m = schema.online_meters
+    row = conn.execute(select(m.c.pan, m.c.status, m.c.status_at, m.c.last_seen, m.c.reading_at, m.c.credit_milli,
+                              m.c.supply_state, m.c.supply_reason, m.c.alarm_bits)
+                       .where(m.c.pan == pan)).mappings().first()
+    return dict(row) if row else None

@@ -23,6 +23,10 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"}
 
 
+class Forbidden(Exception):
+    """The operation needs more than the page's role (a clerk's page, a supervisor's button)."""
+
+
 class Web:
     """What every page needs: the station, the templates and the sessions."""
 
@@ -49,8 +53,17 @@ class Web:
 
     def run(self, actor, operation, /, **params):
         """An operation of the table as the API runs it, with its role checked."""
-        operators.require(actor, api.OPERATIONS[operation].role)
-        return api.call(self.station, actor, operation, params)
+        from pydantic import ValidationError
+        try:
+            operators.require(actor, api.OPERATIONS[operation].role)
+        except PermissionDenied as exc:     # the page's own role was less: 403, not a form error
+            raise Forbidden(str(exc))
+        try:
+            return api.call(self.station, actor, operation, params)
+        except ValidationError as exc:      # as the server says it, never the input back
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "request"
+            raise VendError("%s: %s" % (where, first.get("msg", "invalid")))
 
     def local(self, utc):
         return self.station.local(utc) if utc is not None else None
@@ -84,7 +97,7 @@ def mount(app, providers=(), session_seconds=auth.SESSION_SECONDS, secure_cookie
     from fastapi.responses import HTMLResponse, RedirectResponse
     from fastapi.staticfiles import StaticFiles
     from starlette.exceptions import HTTPException
-    from host.web import pages_accounts, pages_counter, pages_customer, pages_reports
+    from host.web import pages_accounts, pages_counter, pages_customer, pages_online, pages_reports
 
     web = Web(app.state.station, auth.BrowserSessions(session_seconds), providers, secure_cookies)
     app.state.web, app.state.web_sessions = web, web.sessions
@@ -110,6 +123,9 @@ def mount(app, providers=(), session_seconds=auth.SESSION_SECONDS, secure_cookie
         return previous_denied(request, exc)
     app.add_exception_handler(PermissionDenied, _denied)
 
+    app.add_exception_handler(Forbidden, lambda request, exc: web.render(request, "error.html", status=403,
+                                                                         error=str(exc)))
+
     previous_http = app.exception_handlers.get(HTTPException)
 
     async def _http(request, exc):
@@ -126,7 +142,7 @@ def mount(app, providers=(), session_seconds=auth.SESSION_SECONDS, secure_cookie
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax", path="/")
         return response
 
-    for pages in (pages_counter, pages_accounts, pages_reports, pages_customer):
+    for pages in (pages_counter, pages_accounts, pages_reports, pages_online, pages_customer):
         pages.add(app, web)
     return app
 

@@ -64,6 +64,11 @@ class Formats:
     def tenths(self, tenths):
         return numbers.format_decimal(Decimal(int(tenths or 0)).scaleb(-1), format="#,##0.0", locale=self.locale)
 
+    def milli(self, milli):
+        if milli is None:
+            return "—"
+        return numbers.format_decimal(Decimal(int(milli)).scaleb(-3), format="#,##0.000", locale=self.locale)
+
     def units(self, tenths, utility="electricity"):
         return "%s %s" % (self.tenths(tenths), self.gettext(UNITS.get(utility, "units")))
 

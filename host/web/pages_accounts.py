@@ -113,4 +113,6 @@ def add(app, web):
             p["sold_at"] = web.local(datetime.datetime.fromisoformat(p["sold_at"]))
         for h in row["history"]:
             h["from_at"], h["to_at"] = web.local(h["from_at"]), web.local(h["to_at"])
-        return web.render(request, "meter.html", user=user, m=row, purchases=purchases[::-1])
+        from host.web.pages_online import online_view
+        return web.render(request, "meter.html", user=user, m=row, purchases=purchases[::-1],
+                          online=online_view(web, row["pan"], web.formats(request)))

@@ -4,7 +4,7 @@ import datetime
 from typing import Annotated
 
 from host.parse import ParseError, integer, money
-from host.vending import lookup, office, reports, sales
+from host.vending import lookup, office, reports
 from host.vending.errors import VendError
 from host.vending.receipts import lines as receipt_lines, pdf_bytes
 from host.web.auth import OPERATOR_COOKIE, form_data, need
@@ -52,11 +52,12 @@ def add(app, web):
         with station.engine.connect() as conn:
             channels = reports.by_channel(conn, start, now + datetime.timedelta(seconds=1))
             changes = reports.service_changes(conn, now - datetime.timedelta(days=7))
+            fleet = reports.fleet_summary(conn)
         for change in changes:
             change["at"] = web.local(change["at"])
         pending = office.adjustment_list(station, pending_only=True)
         return web.render(request, "dashboard.html", user=user, channels=channels, changes=changes,
-                          pending=pending, day=local_midnight.date())
+                          pending=pending, day=local_midnight.date(), fleet=fleet)
 
     @app.get("/web/counter")
     def counter(request: Request, user: clerk, q: str = ""):

@@ -53,7 +53,11 @@ def add(app, web):
         days = data["daily_units_tenths"]
         chart = {"x": list(range(len(days))), "labels": [fmt.day(d) for d, _ in days],
                  "series": [[fmt.gettext("units bought"), [v for _, v in days]]]}
+        from host.web.pages_online import online_view
+        online = [(m["pan"], online_view(web, m["pan"], fmt)) for m in data["meters"] if m["status"] == "active"]
+        online = [(pan, view) for pan, view in online if view is not None]
         return web.render(request, "my_home.html", status=status, user=user, d=data, chart=json.dumps(chart),
+                          online=online,
                           topup=topup, providers=sorted(web.providers), latest=selfservice.latest_receipt(
                               station, user["id"]) or 0, error=error)
 

@@ -10,8 +10,9 @@ import host.web
 WEB = os.path.dirname(host.web.__file__)
 # Values shown through _() rather than literals: channels, states, roles, utilities, units.
 VALUES = {"cash", "bank", "mobile", "card", "active", "blocked", "removed", "pending", "confirmed", "rejected",
+          "online", "offline",
           "clerk", "supervisor", "admin", "electricity", "water", "gas", "time", "unit", "currency", "units",
-          "refund", "offset", "credit", "kWh", "m³", "min"}
+          "refund", "offset", "credit", "kWh", "m³", "min", "unknown"}
 
 
 def used_messages():

@@ -10,7 +10,8 @@ from host.web.auth import route_roles
 from webkit import PROVIDER_SECRET
 
 PAN = "600727000000000009"
-ARGS = {"account": "A-001", "pan": PAN, "kind": "daily", "number": "1", "provider": "mpesa", "code": "en"}
+ARGS = {"account": "A-001", "pan": PAN, "kind": "daily", "number": "1", "provider": "mpesa", "code": "en",
+        "action": "ack"}
 # The only routes open without a login: the login forms, the language switch, static files.
 OPEN = {("GET", "/web/login"), ("POST", "/web/login"), ("GET", "/my/login"), ("POST", "/my/login"),
         ("GET", "/web/lang/{code}"), ("GET", "/web/static")}
