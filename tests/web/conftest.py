@@ -22,10 +22,34 @@ def light_scrypt(monkeypatch):
     monkeypatch.setattr(operators, "SCRYPT", {"n": 2 ** 12, "r": 8, "p": 1})
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """PostgreSQL for the tests marked to run on it too (skipped locally without it,
+    a failure under CI, as in tests/vending)."""
+    from pgserver import Server
+    server = Server()
+    try:
+        server.start().wait_ready()
+    except Exception as exc:   # any reason: not installed, cannot start, unreachable
+        if os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1":
+            pytest.fail("PostgreSQL unavailable: %s" % exc, pytrace=False)
+        pytest.skip("PostgreSQL unavailable: %s" % exc)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def world(tmp_path):
+def db_url(request, tmp_path):
+    """SQLite, or PostgreSQL for a test parametrized with ``database=["sqlite", "postgresql"]``."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        return request.getfixturevalue("pg_server").new_database()
+    return str(tmp_path / "vending.db")
+
+
+@pytest.fixture
+def world(db_url):
     from vendworld import World
-    w = World(str(tmp_path / "vending.db"))
+    w = World(db_url)
     from host.vending import office
     office.add_operator(w.station, w.ops["root"], "mpesa", "clerk", "mpesa-account-password")
     yield w

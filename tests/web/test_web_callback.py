@@ -3,11 +3,13 @@ a forged, stale or replayed callback vends nothing; a reference reused for anoth
 amount or account is refused; the customer sees the token on their page."""
 import json
 
-
+import pytest
 from sqlalchemy import select
 
 from host.vending import callbacks, schema
 from webkit import PROVIDER_SECRET
+
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 
 PAN = "600727000000000009"
 
@@ -37,6 +39,7 @@ def sales(world):
                                                      schema.sales.c.amount_cents, schema.sales.c.channel)).mappings()]
 
 
+@BOTH_DATABASES
 def test_a_signed_callback_vends_once_as_a_statement_line(browser, world):
     answer = send(browser, world, payment())
     assert answer.status_code == 200, answer.text
@@ -55,6 +58,7 @@ def test_a_signed_callback_vends_once_as_a_statement_line(browser, world):
     assert len(sales(world)) == 1
 
 
+@BOTH_DATABASES
 def test_forged_stale_and_conflicting_callbacks_vend_nothing(browser, world):
     assert send(browser, world, payment(), secret=b"a guessed secret").status_code == 401
     unsigned = browser.client.post("/pay/mpesa", content=payment())

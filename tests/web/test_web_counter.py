@@ -5,10 +5,13 @@ reports with CSV, search by any number or name, and the pages in Simplified Chin
 import csv
 import io
 
+import pytest
 from sqlalchemy import select
 
 from host.vending import schema
 from vendworld import pan
+
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 
 NEW_PAN = pan(42)
 
@@ -19,6 +22,7 @@ def audit_actions(world):
                                         .order_by(schema.audit_log.c.id))]
 
 
+@BOTH_DATABASES
 def test_open_an_account_with_its_meter_sell_and_print(browser, world):
     browser.login("sam", "sam-password")
     opened = browser.post("/web/accounts", {"account": "B-007", "name": "Li Wei", "phone": "+8613800000000",
@@ -52,6 +56,7 @@ def test_open_an_account_with_its_meter_sell_and_print(browser, world):
     assert bad.status_code == 400 and "amount" in bad.text
 
 
+@BOTH_DATABASES
 def test_a_refund_is_confirmed_by_another_operator(new_browser, world):
     from host.vending import sales
     sale = sales.sell(world.station, world.ops["alice"], "600727000000000009", 5000, "cash")

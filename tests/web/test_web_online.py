@@ -7,11 +7,14 @@ import csv
 import datetime
 import io
 
+import pytest
 from sqlalchemy import select
 
 from host.headend import store
 from host.headend.fleet import SimMeter
 from host.vending import schema
+
+BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
 
 PAN = "600727000000000009"
 
@@ -35,6 +38,7 @@ def feed(world, days=3, credit_milli=30000, power_w=500):
     return meter
 
 
+@BOTH_DATABASES
 def test_dashboard_alarms_and_their_life_cycle(world, new_browser):
     feed(world)
     clerk, sam = new_browser(), new_browser()
