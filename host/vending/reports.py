@@ -75,7 +75,8 @@ def by_channel(conn, start, end):
 
 
 # Audit actions that change what a customer's meter does (marked on the dashboard).
-SERVICE_CHANGES = ("meter_add", "meter_move", "meter_status", "key_change", "tariff_revise", "debt_set")
+SERVICE_CHANGES = ("meter_add", "meter_move", "meter_status", "meter_tariff", "key_change", "tariff_revise",
+                   "debt_set")
 
 
 def service_changes(conn, since, limit=50):

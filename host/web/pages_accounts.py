@@ -6,7 +6,7 @@ from typing import Annotated
 from urllib.parse import quote
 
 from host.parse import ParseError, integer, money, percent_bp
-from host.vending import lookup, office, reports, selfservice
+from host.vending import accounts as account_changes, lookup, office, reports, selfservice
 from host.vending.errors import VendError
 from host.web.auth import need
 
@@ -17,6 +17,9 @@ def add(app, web):
     station = web.station
     clerk = Annotated[dict, Depends(need("operator", "clerk", Depends, Request))]
     supervisor = Annotated[dict, Depends(need("operator", "supervisor", Depends, Request))]
+
+    def tariff_names():
+        return sorted({t["name"] for t in office.tariffs(station)})
 
     @app.get("/web/accounts")
     def accounts(request: Request, user: clerk, q: str = ""):
@@ -46,7 +49,7 @@ def add(app, web):
         with station.engine.connect() as conn:
             has_password = selfservice.has_password(conn, customer["id"])
         return web.render(request, "account.html", status=status, user=user, c=customer, error=error,
-                          notice=notice, has_password=has_password, tariffs=office.tariffs(station),
+                          notice=notice, has_password=has_password, tariffs=tariff_names(),
                           keys=office.vending_keys(station), meter_form=meter_form or {},
                           new=request.query_params.get("new") == "1")
 
@@ -82,6 +85,26 @@ def add(app, web):
             return account_page(request, user, account, status=400, error=str(exc))
         return account_page(request, user, account, notice="debt set")
 
+    @app.post("/web/accounts/{account}/edit")
+    def edit(request: Request, user: clerk, account: str):
+        form = user["form"]
+        try:
+            day = form.get("settlement_day")
+            done = account_changes.update_customer(
+                station, user, account, settlement_day=integer(day, "settlement day", minimum=1, maximum=28)
+                if day else None, **{k: form.get(k) for k in account_changes.DETAILS})
+        except (ParseError, VendError) as exc:
+            return account_page(request, user, account, status=400, error=str(exc))
+        return account_page(request, user, account, notice="changed: %s" % (", ".join(done["changed"]) or "nothing"))
+
+    @app.post("/web/meters/{pan}/tariff")
+    def meter_tariff(request: Request, user: supervisor, pan: str):
+        try:
+            done = account_changes.change_tariff(station, user, pan, user["form"].get("tariff", ""))
+        except VendError as exc:
+            return web.render(request, "error.html", status=400, user=user, error=str(exc))
+        return RedirectResponse("/web/meters/%s" % done["meter"], status_code=303)
+
     @app.post("/web/accounts/{account}/password")
     def set_password(request: Request, user: clerk, account: str):
         try:
@@ -115,4 +138,5 @@ def add(app, web):
             h["from_at"], h["to_at"] = web.local(h["from_at"]), web.local(h["to_at"])
         from host.web.pages_online import online_view
         return web.render(request, "meter.html", user=user, m=row, purchases=purchases[::-1],
+                          tariffs=tariff_names(),
                           online=online_view(web, row["pan"], web.formats(request)))

@@ -121,3 +121,29 @@ def test_pages_in_simplified_chinese(browser, world):
     assert "今日各渠道售电" in page and "1,234.56" in page and "现金" in page
     assert "2026年5月4日" in browser.get("/web/meters/600727000000000009").text
     assert browser.get("/web/lang/en?back=https://evil.example/").headers["location"] == "/web/"
+
+
+def test_edit_details_settlement_day_and_tariff(new_browser, world):
+    from host.vending import office
+    office.add_tariff(world.station, world.ops["sam"], "business", {"blocks": [(None, 300000)], "vat_bp": 1600})
+    clerk, sam = new_browser(), new_browser()
+    clerk.login("alice", "alice-password")
+    sam.login("sam", "sam-password")
+    form = {"name": "Jane Doe-Smith", "address": "12 Mill Road", "phone": "+254700000000", "contact_person": "",
+            "id_number": "", "settlement_day": "1"}
+    done = clerk.post("/web/accounts/A-001/edit", form)
+    assert done.status_code == 200 and "changed: name, address" in done.text
+    assert clerk.post("/web/accounts/A-001/edit", dict(form, settlement_day="15")).status_code == 400   # a supervisor's
+    assert sam.post("/web/accounts/A-001/edit", dict(form, settlement_day="15")).status_code == 200
+    assert clerk.post("/web/meters/600727000000000009/tariff", {"tariff": "business"}).status_code == 403
+    assert sam.post("/web/meters/600727000000000009/tariff", {"tariff": "business"}).status_code == 303
+    with world.engine.connect() as conn:
+        customer = conn.execute(select(schema.customers).where(schema.customers.c.account == "A-001")).mappings().one()
+        entries = conn.execute(select(schema.audit_log.c.operator, schema.audit_log.c.action, schema.audit_log.c.payload)
+                               .where(schema.audit_log.c.action.in_(("customer_edit", "meter_tariff")))).all()
+    assert (customer["name"], customer["address"], customer["settlement_day"]) == ("Jane Doe-Smith", "12 Mill Road", 15)
+    assert [(o, a) for o, a, _ in entries] == [("alice", "customer_edit"), ("sam", "customer_edit"), ("sam", "meter_tariff")]
+    assert "business" in sam.get("/web/meters/600727000000000009").text
+    assert "meter&#39;s tariff changed" in sam.get("/web/").text
+    problems, _ = office.verify_audit(world.station)
+    assert problems == []
