@@ -123,7 +123,7 @@ def add(app, web):
         return RedirectResponse("/web/meters/%s" % done["meter"], status_code=303)
 
     @app.get("/web/meters/{pan}")
-    def meter(request: Request, user: clerk, pan: str):
+    def meter(request: Request, user: clerk, pan: str, days: str = "30"):
         try:
             row = office.meter(station, pan)
         except VendError as exc:
@@ -137,6 +137,10 @@ def add(app, web):
         for h in row["history"]:
             h["from_at"], h["to_at"] = web.local(h["from_at"]), web.local(h["to_at"])
         from host.web.pages_online import online_view
+        try:
+            span = integer(days, "days", minimum=7, maximum=366)
+        except ParseError as exc:
+            return web.render(request, "error.html", status=400, user=user, error=str(exc))
         return web.render(request, "meter.html", user=user, m=row, purchases=purchases[::-1],
                           tariffs=tariff_names(),
-                          online=online_view(web, row["pan"], web.formats(request)))
+                          online=online_view(web, row["pan"], web.formats(request), span), days=span)
