@@ -367,3 +367,25 @@ def test_second_admin_approves_enable_and_audit_checkpoints_through_the_cli(sess
     for anchor in (("--expect-head", head), ("--expect-head", head.split(":")[1]), ("--checkpoints", target)):
         code, _, err = s.run("audit", "verify", *anchor)
         assert code == 2 and "not in the chain" in err and len(err.splitlines()) == 1, (anchor, err)
+
+
+def test_reads_need_an_authenticated_operator_by_either_door(session):
+    """Customers' details, reports, operators and the audit trail: no operator, a wrong
+    password or a disabled account gets one line and nothing, locally as through a server."""
+    s = session
+    reads = [("customer", "show", "--account", "A-001"), ("meter", "show", "--meter", PAN),
+             ("report", "daily"), ("operator", "list"), ("audit", "show"), ("audit", "head"),
+             ("audit", "verify"), ("adjust", "list"), ("tariff", "list"), ("key", "list")]
+    s.ok("operator", "add", "carl", "--role", "clerk", new_password="carl-password",
+         operator="root", password="root-password")
+    s.ok("operator", "disable", "carl", operator="root", password="root-password")
+    refused = [(argv, {"operator": ""}, "say who is acting") for argv in reads] + [
+        (("customer", "show", "--account", "A-001"), {"operator": "alice", "password": "not-her-password"},
+         "wrong password"),
+        (("audit", "show"), {"operator": "carl", "password": "carl-password"}, "wrong password")]
+    for argv, who, said in refused:      # (few wrong passwords: the 6th would be throttled)
+        code, out, err = s.run(*argv, **who)
+        assert code == 2 and said in err and len(err.strip().splitlines()) == 1, (argv, who, err)
+        assert out == "" and "Jane" not in err, (argv, out)
+    for argv in reads:
+        assert s.run(*argv, **CLERK)[0] == 0, argv
