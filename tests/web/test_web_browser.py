@@ -35,10 +35,30 @@ def served(tmp_path):
     world = World(str(tmp_path / "vending.db"), clock=lambda: datetime.datetime.now(datetime.timezone.utc)
                   .replace(tzinfo=None))
     office.add_operator(world.station, world.ops["root"], "mpesa", "clerk", "mpesa-account-password")
-    world.engine.dispose()
     server = WebServer(str(tmp_path / "vending.db"), PASSPHRASE, tmp_path).start()
+    server.world = world
     yield server
     server.stop()
+    world.engine.dispose()
+
+
+def low_credit_readings(world, pan):
+    """A simulated online meter (the head-end's fleet simulator) reports its credit running
+    low; the head-end's own ingest stores the readings and raises the alarms."""
+    from host.headend import store
+    from host.headend.fleet import SimMeter
+    start = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(hours=6)
+    clock = {"t": start}
+    meter = SimMeter(pan, b"k" * 32, credit_milli=3000, power_w=400,
+                     clock=lambda: (clock["t"] - datetime.datetime(1970, 1, 1)).total_seconds())
+    meter.last_purchase_milli = 60000
+    batch = store.Batch()
+    for hour in range(6):
+        clock["t"] = start + datetime.timedelta(hours=hour)
+        meter.advance(3600)
+        batch.add("prepay/%s/reading" % pan, meter.reading(3600), clock["t"])
+    with world.station.begin() as conn:
+        store.store(conn, batch, clock["t"])
 
 
 @pytest.fixture
@@ -143,6 +163,15 @@ def test_operator_counter_refund_and_customer_top_up(served, chromium, artifacts
     second.click("button[value=confirm]")
     second.wait_for_selector("text=confirmed")
     second.screenshot(path=os.path.join(artifacts, "adjustments.png"), full_page=True)
+
+    low_credit_readings(served.world, NEW_PAN)
+    second.click("text=Alarms")
+    row = second.locator("tr", has_text="low_balance_2")
+    row.locator("input[name=note]").fill("customer called")
+    row.locator("button[type=submit]").click()
+    second.wait_for_selector("text=acknowledged")
+    assert "customer called" in second.inner_text("table")
+    second.screenshot(path=os.path.join(artifacts, "alarms.png"), full_page=True)
 
     page.goto(url + "/web/accounts/B-007")
     page.fill("input[name=password][type=password]", "li-wei-password")
