@@ -7,7 +7,7 @@ yet delivered (the credit token is already encrypted with the new key).
 import json
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from host.vending import audit, schema
 from host.vending.db import lock_row
@@ -85,10 +85,25 @@ def sell(station, operator, pan, amount_cents, channel, reference=None):
     the same reference with another meter or amount is refused. The unique column
     ``sales.reference`` settles a race between two processes: the loser's insert fails
     and it answers as if it had come second.
+
+    In the vending server (``station.group_commit`` set) the sale joins the others
+    arriving at the same moment and commits with them (``sell_together``).
     """
+    order = (operator, pan, amount_cents, channel, _checked_reference(channel, reference))
+    together = getattr(station, "group_commit", None)
+    if together is not None:
+        return together.sell(order)
+    return _sell_alone(station, order)
+
+
+def _checked_reference(channel, reference):
     if channel not in CHANNELS:
         raise VendError("channel must be one of %s" % ", ".join(CHANNELS))
-    reference = field(reference, schema.sales.c.reference, "payment reference", required=False)
+    return field(reference, schema.sales.c.reference, "payment reference", required=False)
+
+
+def _sell_alone(station, order):
+    operator, pan, amount_cents, channel, reference = order
     if reference is not None:
         with station.engine.connect() as conn:
             done = _retry(station, conn, reference, pan, amount_cents)
@@ -96,7 +111,7 @@ def sell(station, operator, pan, amount_cents, channel, reference=None):
             return done
     try:
         with station.begin() as conn:
-            return _sell(station, conn, operator, pan, amount_cents, channel, reference)
+            return _sell(station, conn, *order)
     except IntegrityError:
         if reference is None:
             raise
@@ -105,6 +120,59 @@ def sell(station, operator, pan, amount_cents, channel, reference=None):
         if done is None:
             raise
         return done
+
+
+def sell_together(station, orders):
+    """Several sales (``(operator, pan, amount_cents, channel, reference)`` each, checked by
+    ``sell``) in one transaction and one commit: the group commit of the vending server.
+    Returns one outcome per order: its receipt, or the exception it raised.
+
+    Each sale runs in its own savepoint, so a refused sale (``VendError``) leaves no trace
+    and the others go on; their audit entries are chained in order and their TIDs are
+    drawn from the meter rows as the transaction left them, so they stay distinct. A sale
+    that meets a database error (a payment reference another process took, a deadlock)
+    is run again alone after the commit, with ``sell``'s own handling. If the commit
+    fails, no sale of the group happened and every order gets that error. Nothing is
+    returned before the commit, so a receipt is never shown for a sale not yet durable.
+    """
+    if len(orders) == 1:
+        try:
+            return [_sell_alone(station, orders[0])]
+        except Exception as exc:      # handed to the caller that sent the order
+            return [exc]
+    outcomes = [None] * len(orders)
+    try:
+        with station.begin() as conn:
+            for k, order in enumerate(orders):
+                try:
+                    with conn.begin_nested():
+                        outcomes[k] = _sell_once(station, conn, order)
+                except DBAPIError:
+                    outcomes[k] = _ALONE
+                except Exception as exc:
+                    outcomes[k] = exc
+    except Exception as exc:
+        return [exc] * len(orders)
+    for k, outcome in enumerate(outcomes):
+        if outcome is _ALONE:
+            try:
+                outcomes[k] = _sell_alone(station, orders[k])
+            except Exception as exc:
+                outcomes[k] = exc
+    return outcomes
+
+
+_ALONE = object()
+
+
+def _sell_once(station, conn, order):
+    """A sale inside ``conn``'s transaction, or the receipt of the sale its reference names."""
+    operator, pan, amount_cents, channel, reference = order
+    if reference is not None:
+        done = _retry(station, conn, reference, pan, amount_cents)
+        if done is not None:
+            return done
+    return _sell(station, conn, *order)
 
 
 def _sell(station, conn, operator, pan, amount_cents, channel, reference):

@@ -24,6 +24,7 @@ from pydantic import BaseModel, SecretStr
 
 from host.vending import api, office, operators
 from host.vending.errors import PermissionDenied, VendError, database_error
+from host.vending.group_commit import GroupCommit
 from host.vending.sessions import SESSION_SECONDS, Sessions
 
 
@@ -159,6 +160,7 @@ def serve(station, host="127.0.0.1", port=8470, ready=None, tls_cert=None, tls_k
     sock.bind((host, port))
     sock.listen(256)
     bound = sock.getsockname()[1]
+    station.group_commit = GroupCommit(station)     # sales arriving together commit together
     app = create_app(station, Sessions(station, session_seconds))
     if extend is not None:
         extend(app)
