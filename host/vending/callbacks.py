@@ -22,8 +22,6 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from host.vending import operators, payments, schema
 from host.vending.errors import VendError
 from host.vending.records import CHANNELS
@@ -101,11 +99,3 @@ def receive(station, provider, timestamp_text, signature, body):
     return payments.vend_payment(station, dict(row), provider.name, {"reference": reference, "account": account},
                                  data["amount_cents"], _paid_at(data["paid_at"]), data["channel"], entry)
 
-
-def recorded(station, provider_name, reference):
-    """The payments row of an earlier callback (for a provider asking again), or None."""
-    p = schema.payments
-    with station.engine.connect() as conn:
-        row = conn.execute(select(p.c.status, p.c.sale_id, p.c.note)
-                           .where(p.c.source == provider_name, p.c.line_ref == reference)).mappings().first()
-    return dict(row) if row else None

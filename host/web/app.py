@@ -9,7 +9,7 @@ table's role (``host.vending.api``), checked again before each call.
 import os
 import secrets
 
-from host.vending import api, operators
+from host.vending import api, callbacks, operators
 from host.vending.errors import PermissionDenied, VendError
 from host.web import auth, i18n
 
@@ -109,6 +109,11 @@ def mount(app, providers=(), session_seconds=auth.SESSION_SECONDS, secure_cookie
         if request.method == "GET" and not request.headers.get("hx-request"):
             return RedirectResponse(target, status_code=303)
         return HTMLResponse("log in first", status_code=401, headers={"HX-Redirect": target})
+
+    @app.exception_handler(callbacks.Forged)
+    def _forged(request, exc):
+        from fastapi.responses import JSONResponse
+        return JSONResponse({"error": str(exc)}, status_code=401)
 
     @app.exception_handler(auth.CsrfRefused)
     def _csrf(request, exc):

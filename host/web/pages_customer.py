@@ -13,6 +13,8 @@ from host.vending.errors import VendError
 from host.vending.receipts import lines as receipt_lines
 from host.web.auth import CUSTOMER_COOKIE, form_data, need
 
+MAX_CALLBACK_BYTES = 16384
+
 
 def add(app, web):
     from fastapi import Depends, Request
@@ -104,7 +106,13 @@ def add(app, web):
         return web.render(request, "my_receipt.html", user=user, r=receipt, lines=receipt_lines(receipt))
 
     async def callback_body(request: Request):
-        return await request.body()
+        """The body, at most ``MAX_CALLBACK_BYTES`` (a payment notice is a few hundred)."""
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_CALLBACK_BYTES:
+                raise callbacks.Forged("the body is larger than any payment notice")
+        return body
 
     def provider_signed(provider: str, request: Request, body: Annotated[bytes, Depends(callback_body)]):
         return provider, body

@@ -71,6 +71,7 @@ def test_forged_stale_and_conflicting_callbacks_vend_nothing(browser, world):
     stale = send(browser, world, body, at=_station_now(world) - callbacks.WINDOW_S - 60)
     assert stale.status_code == 401 and "clock" in stale.json()["error"]
     assert send(browser, world, body, provider="unknown").status_code == 404
+    assert browser.client.post("/pay/mpesa", content=b" " * 20000).status_code == 401
     assert sales(world) == [] and world.count(schema.payments) == 0
     assert send(browser, world, body).json()["status"] == "vended"
     other = send(browser, world, payment(amount_cents=5000))   # same reference, another amount

@@ -3,7 +3,6 @@ the app's own route list, so a new route cannot be forgotten), every state-chang
 needs its session's CSRF token, and no page or answer holds a secret."""
 import re
 
-import pytest
 
 from host.vending import schema
 from host.web.auth import route_roles
