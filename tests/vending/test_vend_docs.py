@@ -161,16 +161,19 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_docs_clerk_session_then_tokens_then_adjustments_in_one_shell(shells):
+def test_docs_clerk_session_then_every_section_in_one_shell(shells):
+    """The sections pasted one after another into the session's shell, as a reader would."""
     session, = sh_blocks("docs/vending.md", "## A clerk's session")
     tokens, = sh_blocks("docs/vending.md", "## Management and key change tokens")
     adjust, = sh_blocks("docs/vending.md", "## Refunds, offsets and credit adjustments")
-    shell = shells(session, tokens, adjust)
+    reports, = sh_blocks("docs/vending.md", "## Reports")
+    audit = sh_blocks("docs/vending.md", "## Audit log")
+    shell = shells(session, tokens, adjust, reports, *audit)
     finish(shell)
     out = shell.out
-    assert "CREDIT TOKEN" in out and "audit log intact" in out and "power-limit token for meter" in out
-    assert re.search(r"adjustment 1 .*confirmed|confirmed", out)
+    assert "CREDIT TOKEN" in out and "power-limit token for meter" in out and "confirmed" in out
     assert re.search(r"^\d+:[0-9a-f]{64}\r?$", out, re.M)           # audit head
+    assert "1 exported head(s) held" in out and "1 checkpoint(s) held" in out
 
 
 def test_docs_multi_clerk_station(shells):
