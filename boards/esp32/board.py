@@ -1,7 +1,8 @@
 """Assembles the ESP32 drivers into the board object the firmware is handed.
 
 ``build_board(board_config)`` takes the meter configuration's ``board`` section
-(``{"name": "esp32", "variant": ..., "pins": {...}}``) and returns an ``Esp32Board``
+(``{"name": "esp32", "variant": ..., "pins": {...}, "wifi": {"ssid": ..., "password":
+...}}``; without ``wifi`` the meter has no network service) and returns an ``Esp32Board``
 with the attributes and methods ``boards/README.md`` lists. Nothing here decides
 anything about credit or supply; it only wires pins to drivers. Drivers that only one
 variant uses (relay or valve, metering chip or pulse counter) are imported when built,
@@ -31,7 +32,7 @@ _CSE7766_BAUD = const(4800)
 class Esp32Board:
     name = "esp32"
 
-    def __init__(self, settings, ticks_ms=ticks.ticks_ms):
+    def __init__(self, settings, ticks_ms=ticks.ticks_ms, wifi=None):
         p = settings
         self.settings = settings
         self.ticks_ms = ticks_ms
@@ -88,6 +89,10 @@ class Esp32Board:
             self.rtc = Clock()
         self.ir_port = IrPort(p["ir_uart_id"], p["ir_tx"], p["ir_rx"])
         self.watchdog = Watchdog()
+        self.network = None             # Wi-Fi, when the board section has "wifi"
+        if wifi is not None:
+            from boards.esp32.wifi import Wifi
+            self.network = Wifi(wifi[0], wifi[1], ticks_ms, self.ticks_diff)
 
     def supply_voltage_mv(self):
         """Mains voltage in mV from the metering chip; None when not (yet) known."""
@@ -117,4 +122,5 @@ def build_board(board_config=None, ticks_ms=ticks.ticks_ms):
                          % name)
     settings = pinmap.pin_map(board_config.get("variant", pinmap.DEFAULT_VARIANT),
                               board_config.get("pins"))
-    return Esp32Board(settings, ticks_ms=ticks_ms)
+    from boards.esp32.wifi import check
+    return Esp32Board(settings, ticks_ms=ticks_ms, wifi=check(board_config.get("wifi")))

@@ -14,7 +14,8 @@ configuration: ``PREPAY_SIM_TIME`` (RTC seconds since 2000 at power-on),
 ``flash.img``), ``PREPAY_SIM_FLASH`` (``address:size`` of that image when the host
 has memory-mapped it; a frozen build maps it itself), ``PREPAY_SIM_CUT`` (cut power
 after N block writes), ``PREPAY_SIM_SWITCH`` (where the latching relay / valve was
-left: on/off), ``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``).
+left: on/off), ``PREPAY_SIM_HEAP`` (``step``: measure the heap at every wake-up; ``off``),
+``PREPAY_SIM_NETWORK`` (``down``: the network service starts down; ``net.py``).
 
 Board section of meter.json: ``{"name": "sim", "variant": "electricity"|"water"|"gas"|
 "heat", "supply": "relay"|"valve", "metering": "chip"|"pulses", "ml_per_pulse": 1000,
@@ -362,6 +363,8 @@ class SimBoard:
         from boards.sim.ir_port import ir_port
         self.ir_port = ir_port(os.getenv("PREPAY_SIM_IR"))    # the launcher's pty
         self.watchdog = Watchdog()
+        from boards.sim.net import SimNetwork
+        self.network = SimNetwork(os.getenv("PREPAY_SIM_NETWORK") != "down")
         cut = os.getenv("PREPAY_SIM_CUT")
         blocks = flash_blocks(cfg)
         if not isinstance(blocks, int) or blocks < KEY_BLOCKS + 8:

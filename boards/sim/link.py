@@ -3,7 +3,8 @@ command on stdout as ``@@`` + JSON, and the driver that moves virtual time.
 
 Commands (already checked by the launcher, which speaks the script language):
 ``advance MS``, ``at SECONDS``, ``load MW`` (mW, or mL/h for flow), ``keys KEYS``,
-``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``powerfail`` (the power-fail
+``button N``, ``tamper NAME 0|1``, ``battery PERCENT``, ``network 0|1`` (the network
+service down or up, ``net.py``), ``powerfail`` (the power-fail
 signal; the launcher kills the process after it), ``serve MS`` (real time: virtual time
 follows the wall clock for MS and the optical port is answered as bytes arrive),
 ``status``, ``heapmap [START END]`` (the live heap's block map, ``micropython.mem_info(1)``,
@@ -118,6 +119,9 @@ class Driver:
             if port.wait(min(wait, _SERVE_TICK_MS)):
                 clock.kick("ir")
                 await self.settle()
+            if self.board.network.readable():   # the MQTT task's socket (net.py)
+                clock.kick("net")
+                await self.settle()
 
     async def nudge(self, tag="*"):
         """Input arrived: the tasks watching it run now, then the display catches up."""
@@ -185,6 +189,9 @@ class Driver:
         elif cmd == "battery":
             b.battery.pct = int(words[1])
             await self.nudge()
+        elif cmd == "network":
+            b.network.up = words[1] == "1"
+            await self.nudge("net")
         elif cmd == "serve":
             await self.serve_real(int(words[1]))
             await self.nudge()

@@ -13,7 +13,8 @@ costs seconds, and a meter with no network never waits for it at all.
 The board's network service (``board.network``, None when it has none): ``connected()``
 (Wi-Fi associated, or the simulator's ``network up``), ``poll_ms`` (how often to look at
 the socket: the ESP32's Wi-Fi; None when the board wakes the task itself with
-``wake="net"``: the simulator) and ``watch(sock)`` (the socket to watch, or None).
+``wake="net"``: the simulator) and ``watch(poller)`` (the task's ``select.poll`` of its
+socket, or None).
 """
 from const import const
 
@@ -92,7 +93,7 @@ class Session:
         self.poller = select.poll()
         self.poller.register(c.sock, select.POLLIN)
         if self.net is not None:
-            self.net.watch(c.sock)
+            self.net.watch(self.poller)
         self.failures = 0
         self.connects += 1
         self.last_out = now
@@ -176,11 +177,22 @@ class Session:
         return ms
 
 
+def load_code():
+    """What an online meter runs every quarter hour, imported at once while the heap is
+    young, so no module lands later between a month's records (a meter that is not
+    online imports none of it; the command room comes with the first command)."""
+    import select  # noqa: F401
+    import obis.registers  # noqa: F401
+    import online.link  # noqa: F401
+    import umqtt.simple  # noqa: F401
+
+
 async def task(app, sleep):
     cfg = app.online_cfg
     if cfg is None or "pan" not in app.identity:
         while True:                 # not an online meter
             await sleep(_NEVER_MS, True)
+    load_code()
     session = Session(app, cfg, getattr(app.board, "network", None))
     app.online = session
     while True:

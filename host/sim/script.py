@@ -18,6 +18,9 @@
                                    IEC 62056-21 reader)
     tamper cover|magnet|tilt on|off
     battery 15%
+    network down | network up      the meter's network service (Wi-Fi on an ESP32; the
+                                   host's loopback here): an online meter keeps its
+                                   messages while down and sends them once up
     power cut | power on           the firmware process ends abruptly / restarts
     power fail                     the power-fail signal first (the meter saves in its
                                    hold-up time), then the process ends
@@ -261,6 +264,10 @@ def parse_line(line_no, line, base_dir):
         if unit != "%":
             raise ValueError("battery level is 0%%..100%%, not %r" % args[0])
         return Command(line_no, "battery", integer(number, "battery level", maximum=100))
+    if name == "network":
+        if len(args) != 1 or args[0] not in ("up", "down"):
+            raise ValueError("usage: network down | network up")
+        return Command(line_no, "network", args[0] == "up")
     if name == "power":
         need(1, "power cut | power fail | power on")
         if args[0] not in ("cut", "fail", "on"):

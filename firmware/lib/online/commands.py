@@ -9,13 +9,14 @@ sends is parsed before it is authenticated), then the JSON's shape, the PAN, the
 the expiry, the command's name and its arguments."""
 import json
 
-from online.mac import equal, hex_mac
+from online.messages import equal, hex_mac
 
 CMD_TAG = b"prepay-cmd\n"
 COMMANDS = ("ping", "token", "supply", "keep-supply", "tariff", "alarm-levels", "clock",
             "read")
 FIELDS = ("ctr", "pan", "exp", "cmd", "args")
 _MAX_ARGS = 32
+_MAX_READ = 24          # a result fits the backlog's frame (online.outbox.FRAME)
 _MAX_KEEP_S = 366 * 86400
 _CENTURY_S = 36525 * 86400
 
@@ -108,8 +109,7 @@ def _unix_arg(text):
 def _meter_arg(text, cfg):
     """A Unix time argument as meter seconds, in the years 2000-2099 the meter's
     YYMMDDhhmmss stamps can hold."""
-    from online.messages import meter_time
-    t = meter_time(_unix_arg(text), cfg)
+    t = _unix_arg(text) - 946684800 + cfg["utc_offset_s"]
     if not 0 <= t < _CENTURY_S:
         _bad("a time must be in the years 2000-2099")
     return t
@@ -153,8 +153,8 @@ def run(app, cfg, cmd, args, now):
         app.apply(app.meter.keep_supply(now, seconds))
         return "ok", "{}"
     if cmd == "read":
-        if not args:
-            _bad("read: one OBIS code or more")
+        if not 0 < len(args) <= _MAX_READ:
+            _bad("read: 1 to %d OBIS codes" % _MAX_READ)
         from obis.registers import find
         for code in args:
             if find(app, code) is None:

@@ -35,7 +35,7 @@ class Link:
                    "log": m.events.seq}
         self.rec = rec
         self.seq = rec["seq"]
-        self.outbox = Outbox(app.board.data_dir, cfg["backlog_bytes"])
+        self.outbox = Outbox(app.board.data_dir, cfg["backlog_bytes"])   # and its frame
         self.token_seen = app.acceptor.last()
         period = cfg["reading_s"]
         self.next_reading = (app.now() // period + 1) * period
@@ -67,12 +67,15 @@ class Link:
         if now >= self.next_reading:
             period = self.cfg["reading_s"]
             self.next_reading = (now // period + 1) * period
-            values = messages.values_json(app)
+            box = self.outbox
+            if box.size + len(box.buf) > box.limit:
+                box.coarsen()           # now: coarsening reads lines through the frame
+            span = messages.write_values(box, app)
             seq = self._next_seq()
+            t = self.unix(now)
             send = self._hand(send, "reading",
-                              lambda: messages.reading(seq, self.unix(now), period, values),
-                              lambda: self.outbox.add_reading(seq, self.unix(now), period,
-                                                              values))
+                              lambda: messages.reading(box, seq, t, period, span),
+                              lambda: box.add_reading(seq, t, period, box.mv[span[0]:span[1]]))
         events = app.meter.events
         if events.seq > self.rec["log"]:
             if events.dirty:
@@ -121,12 +124,13 @@ class Link:
             item = box.peek()
             if item is None:
                 break
-            n, f = item
+            n, kind, fields, span = item
             try:
-                if f[0] == "R":
-                    send("reading", messages.reading(f[1], f[2], f[3], f[4]))
+                if kind == "R":
+                    seq, t, period = fields
+                    send("reading", messages.reading(box, seq, t, period, span))
                 else:
-                    send(f[1], f[2])
+                    send(fields, box.mv[span[0]:span[1]])
             except OSError:
                 return None
             box.done(n)
