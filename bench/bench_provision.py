@@ -24,9 +24,10 @@ def run(station, board, config):
 
 def show(title, report):
     install = [s for s in report["steps"] if s["step"] == "install"][0]
-    print("%s: %.1f s, %d of %d files sent, %d bytes over the console"
+    print("%s: %.1f s, %d of %d files sent, %d bytes over the console (load average %s: "
+          "figures on a shared machine are noisy)"
           % (title, report["seconds"], report["files_sent"], report["files"],
-             report["console_bytes"]))
+             report["console_bytes"], " ".join("%.1f" % x for x in os.getloadavg())))
     if report["files_sent"]:
         print("  install %.1f s: %.1f KB/s over the console (the pty has no baud rate; an "
               "ESP32's USB serial at 115200 Bd carries ~11.5 KB/s)"

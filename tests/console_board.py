@@ -25,9 +25,12 @@ class BenchBoard:
                 [os.path.join(BIN, "prepay"), "sim", flag, "--state", self.state,
                  "--console-port", self.console, "--ir-port", self.ir],
                 cwd=REPO, stdout=log, stderr=log)
-        for _ in range(100):
+        end = time.monotonic() + 60          # generous: a loaded machine starts slowly
+        while time.monotonic() < end:
             if os.path.exists(self.console) and os.path.exists(self.ir):
                 return self
+            if self.proc.poll() is not None:
+                break
             time.sleep(0.05)
         raise AssertionError(open(self.log).read())
 

@@ -4,7 +4,7 @@ the configuration hash over ``meter.json`` without its secrets."""
 import hashlib
 import json
 
-from host.provisioning.meter_secrets import without_secrets
+from host.provisioning.meter_secrets import SECRETS, without_secrets
 
 FIRMWARE_FILES = ("boot.py", "main.py")
 
@@ -28,9 +28,10 @@ def config_hash(config):
                           .encode()).hexdigest()
 
 
-# Runs on the meter (MicroPython, in the raw REPL, in the filesystem's root): identity
-# and whether meter.json still holds the key, firmware_hash() over boot.py, main.py and
-# lib/, one JSON line.
+# Runs on the meter (MicroPython, in the raw REPL, in the filesystem's root): identity,
+# the secrets meter.json still holds, whether the meter has a TID memory (its record
+# "tokens" in data/, meter.store), firmware_hash() over boot.py, main.py and lib/; one
+# JSON line.
 ON_METER = """
 import json, os, hashlib
 def walk(top):
@@ -56,7 +57,18 @@ try:
 except (OSError, ValueError):
     c = {}
 ident = c.get('identity') or {}
+held = []
+for s in SECRETS:
+    v = c
+    for n in s.split('.'):
+        v = v.get(n) if isinstance(v, dict) else None
+    if v is not None:
+        held.append(s)
+try:
+    tid_memory = any(n.startswith('tokens.') for n in os.listdir('data'))
+except OSError:
+    tid_memory = False
 print(json.dumps({'serial': ident.get('serial'), 'pan': ident.get('pan'),
-                  'key_in_file': (c.get('sts') or {}).get('key') is not None,
+                  'secrets_in_file': held, 'tid_memory': tid_memory,
                   'firmware_hash': ''.join('%02x' % b for b in h.digest())}))
-"""
+""".replace("SECRETS", repr(SECRETS), 1)

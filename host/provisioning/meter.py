@@ -5,16 +5,19 @@ re-run takes the job up again: files the meter holds already are not sent twice,
 file is written beside and renamed over, and ``main.py`` comes last, so a board whose
 install was cut boots into the REPL (no supply decisions) rather than half a firmware.
 
-The decoder key is derived here for this meter's PAN by the vending station's key
-custody (``Station.decoder_key``) and goes from memory into the console's raw REPL,
-inside the ``meter.json`` written on the meter's flash, which the first boot imports
-into the key partition and blanks (``firmware/lib/app_keys.py``): never printed,
-logged, or written on the host. The self-test checks that it left the file.
+The decoder key (and, for an online meter, the command key and broker password) is
+derived for this meter's PAN by the vending station's key custody, through the vending
+server with the technician's own login or locally (``host/provisioning/vending.py``),
+and goes from memory into the console's raw REPL, inside the ``meter.json`` written on
+the meter's flash, which the first boot imports into the key partition and blanks
+(``firmware/lib/app_keys.py``): never printed, logged, or written on the host. The
+self-test checks that every secret left the file.
 """
 import datetime
 import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -23,7 +26,6 @@ from host.errors import UserError
 from host.provisioning.console import Console, ConsoleError
 from host.provisioning.identity import ON_METER, config_hash, firmware_hash
 from tokens import build, meter_tests
-from tokens.tid import tid_at
 
 ESP32_APP_OFFSET = "0x1000"         # MicroPython's firmware.bin on an ESP32
 TEST_CONTROL = meter_tests.control_of(("load_switch", "display", "krn", "sgc"))
@@ -61,13 +63,13 @@ class Provisioning:
         raise StepFailed(self.step, why)
 
 
-def provision(port, config_path, pan, station, ir_port=None, board="sim",
-              firmware_image=None, erase=False, record=None, progress=None,
-              boot_timeout_s=120):
+def provision(port, config_path, pan, open_door, ir_port=None, board="sim",
+              firmware_image=None, erase=False, progress=None, boot_timeout_s=120):
     """Provision the meter on ``port``; the report (steps, identity, hashes, bytes).
-    ``record(report)``, when given, writes the commissioning record once the self-test
-    has passed. ``progress(line, transient)``: each step's line as it ends, and
-    transient lines (a file being installed) a display may overwrite."""
+    ``open_door()``: the vending station (``host.provisioning.vending.Door``), opened at
+    the step that needs it; it gives the keys and takes the commissioning record once
+    the self-test has passed. ``progress(line, transient)``: each step's line as it
+    ends, and transient lines (a file being installed) a display may overwrite."""
     progress = progress or (lambda line, transient: None)
     config = textfile.read_json(config_path, "meter configuration")
     if not isinstance(config, dict):
@@ -75,7 +77,7 @@ def provision(port, config_path, pan, station, ir_port=None, board="sim",
     config.setdefault("identity", {})["pan"] = pan
     run = Provisioning(port, ir_port, config, pan, board, progress, boot_timeout_s)
     started = time.monotonic()
-    console = None
+    console = door = None
     try:
         run.begin("firmware")
         flash_firmware(run, firmware_image, erase)
@@ -89,10 +91,15 @@ def provision(port, config_path, pan, station, ir_port=None, board="sim",
         run.done("ok", "%s: MicroPython in the raw REPL, %s" % (
             port, "meter %s found" % held["pan"] if held["pan"] else "no meter installed"))
         run.begin("vending")
-        meter, key = decoder_key(station, pan)
+        door = open_door()
+        online = isinstance(config.get("online"), dict)
+        issued = door.keys(pan, online)
+        meter = issued["meter"]
         check_identity(config, meter)
-        run.done("ok", "meter %s, key SGC %06d KRN %d derived by the key custody"
-                 % (pan, meter["sgc"], meter["krn"]))
+        run.done("ok", "meter %s, %s derived by the key custody at %s for %s"
+                 % (pan, "decoder key SGC %06d KRN %d" % (meter["sgc"], meter["krn"])
+                    + (", command key, broker password" if online else ""),
+                    door.where, door.technician["name"]))
         run.begin("bundle")
         files = bundle_files(board)
         run.done("ok", "%d files compiled for board %s" % (len(files), board))
@@ -102,30 +109,38 @@ def provision(port, config_path, pan, station, ir_port=None, board="sim",
         run.done("ok", "%d of %d bundle files sent (%s held already)"
                  % (sent, len(files), len(files) - sent))
         run.begin("configuration")
-        floor = seed_tid(config, station)
-        config["sts"]["key"] = key.hex()
-        del key
-        text = json.dumps(config).encode()
-        config["sts"]["key"] = None
+        config["sts"]["floor_tid"] = issued["floor_tid"]
+        text = with_secrets(config, issued)
+        del issued["decoder_key"]
+        issued.pop("command_key", None), issued.pop("broker_password", None)
         console.write_file("meter.json", text)
         del text
-        run.done("ok", "meter.json written with the decoder key; TID memory seeded at %d"
-                 % floor)
+        run.done("ok", "meter.json written with the %s; %s"
+                 % ("decoder key, command key and broker password" if online else "decoder key",
+                    tid_memory(held, issued)))
         boot(run, console)
         run.begin("identity")
         console.raw()           # Ctrl-C: the meter's loop stops into the REPL
         said = json.loads(console.run(ON_METER).strip().splitlines()[-1])
         expected = firmware_hash(files)
-        if said["pan"] != pan or said["key_in_file"]:
-            run.fail("the meter did not take its configuration and key (PAN %s, key %s in "
-                     "meter.json)" % (said["pan"], "still" if said["key_in_file"] else "not"))
+        if said["pan"] != pan or said["secrets_in_file"]:
+            run.fail("the meter did not take its configuration and secrets (PAN %s, %s in "
+                     "meter.json)" % (said["pan"], ", ".join(said["secrets_in_file"]) or "none left"))
         if said["firmware_hash"] != expected:
             run.fail("the firmware on the meter (%s) is not the bundle's (%s)"
                      % (said["firmware_hash"][:12], expected[:12]))
-        run.done("ok", "PAN %s serial %s firmware %s, key out of meter.json"
+        run.done("ok", "PAN %s serial %s firmware %s, secrets out of meter.json"
                  % (pan, said["serial"], expected[:12]))
         boot(run, console, "restart")
-        optical_tests(run, station)
+        optical_tests(run, issued["timezone"])
+        report = {"meter": pan, "serial": said["serial"], "port": port, "ir_port": ir_port,
+                  "board": board, "firmware_hash": expected, "config_hash": config_hash(config),
+                  "files": len(files), "files_sent": sent, "console_bytes": console.sent,
+                  "technician": door.technician["name"], "station": door.where,
+                  "old_tokens": [] if held["tid_memory"] else issued["sold_since_commissioning"],
+                  "steps": run.steps}
+        run.begin("record")
+        run.done("ok", door.record(report))
     except (ConsoleError, UserError) as exc:
         if isinstance(exc, StepFailed):
             raise
@@ -133,19 +148,40 @@ def provision(port, config_path, pan, station, ir_port=None, board="sim",
     finally:
         if console is not None:
             console.close()
-    report = {"meter": pan, "serial": said["serial"], "port": port, "ir_port": ir_port,
-              "board": board, "firmware_hash": expected, "config_hash": config_hash(config),
-              "files": len(files), "files_sent": sent, "console_bytes": console.sent,
-              "steps": run.steps, "seconds": round(time.monotonic() - started, 1)}
-    if record is not None:
-        run.begin("record")
-        try:
-            detail = record(report)
-        except UserError as exc:
-            raise StepFailed("record", str(exc))
-        run.done("ok", detail)
-        report["steps"] = run.steps
+        if door is not None:
+            door.close()
+    report["seconds"] = round(time.monotonic() - started, 1)
     return report
+
+
+def with_secrets(config, issued):
+    """meter.json's text with the issued secrets in it (bytes; the dict keeps none)."""
+    config["sts"]["key"] = issued["decoder_key"]
+    if "command_key" in issued:
+        config["online"]["command_key"] = issued["command_key"]
+        config["online"]["broker_password"] = issued["broker_password"]
+    try:
+        return json.dumps(config).encode()
+    finally:
+        config["sts"]["key"] = None
+        if "command_key" in issued:
+            config["online"]["command_key"] = config["online"]["broker_password"] = None
+
+
+def tid_memory(held, issued):
+    """What the meter's TID memory will be after this provisioning (docs/meter-security.md):
+    a meter that keeps its records keeps its own, so tokens sold before stay good and used
+    ones stay Used; a new one starts at the station's floor, so tokens sold earlier are
+    Old on it, which the report lists for the utility to credit."""
+    if held["tid_memory"]:
+        return "the meter keeps its TID memory (tokens sold before stay good, used ones Used)"
+    old = issued["sold_since_commissioning"]
+    line = "new TID memory from TID %d" % issued["floor_tid"]
+    if old:
+        line += ("; %d token(s) sold since the last commissioning are Old on it (receipts %s): "
+                 "credit them by adjustment" % (len(old), ", ".join(
+                     str(t["sale_id"]) for t in old if t["sale_id"] is not None) or "none"))
+    return line
 
 
 def flash_firmware(run, image, erase):
@@ -160,17 +196,32 @@ def flash_firmware(run, image, erase):
         return
     if not os.path.isfile(image):
         run.fail("no firmware image %s" % image)
-    command = ["esptool", "--port", run.port, "--chip", "auto", "write-flash"]
-    command += ["--erase-all"] if erase else []
-    command += [ESP32_APP_OFFSET, image]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(flash_command(run.port, image, erase), capture_output=True, text=True)
     if done.returncode:
-        lines = (done.stderr or done.stdout).strip().splitlines() or ["exit %d" % done.returncode]
-        run.fail("esptool: " + lines[-1])
+        run.fail("esptool: " + esptool_error(done))
     chip = [x for x in done.stdout.splitlines() if x.startswith(("Chip is", "Chip type"))]
     run.done("ok", "%s written and verified by esptool (%s)"
              % (os.path.basename(image), chip[0] if chip else "chip detected"))
     time.sleep(2)               # the board resets into MicroPython
+
+
+def flash_command(port, image, erase):
+    """esptool's command line: the chip detected, the whole flash erased first when
+    asked, MicroPython written at 0x1000 and verified (esptool checks each write's MD5)."""
+    command = [sys.executable, "-m", "esptool", "--port", port, "--chip", "auto", "write-flash"]
+    command += ["--erase-all"] if erase else []
+    return command + [ESP32_APP_OFFSET, image]
+
+
+def esptool_error(done):
+    """esptool's own reason in one line (its last line is a link to troubleshooting)."""
+    lines = [x.strip() for x in (done.stderr + "\n" + done.stdout).splitlines() if x.strip()]
+    for line in lines:
+        if line.startswith(("ERROR:", "A fatal error occurred:")):
+            for prefix in ("ERROR:", " A fatal error occurred:", "A fatal error occurred:"):
+                line = line[len(prefix):] if line.startswith(prefix) else line
+            return line.strip()
+    return lines[-1] if lines else "exit %d" % done.returncode
 
 
 def boot(run, console, step="boot"):
@@ -186,7 +237,7 @@ def boot(run, console, step="boot"):
     run.done("ok", "main.py running")
 
 
-def optical_tests(run, station):
+def optical_tests(run, timezone):
     """Readout, clock, a test token and the relay, over the optical port with the
     technician's password (IEC 62056-21, ``host/readout``)."""
     from host.readout import jobs
@@ -209,7 +260,8 @@ def optical_tests(run, station):
                  % (values.get("0-0:96.1.1"), values.get("0-0:96.1.0")))
     run.done("ok", "%d registers, firmware %s" % (len(values), values.get("0-0:0.2.0")))
     run.begin("clock")
-    now = station.local(station.clock()).replace(microsecond=0)
+    import zoneinfo
+    now = datetime.datetime.now(zoneinfo.ZoneInfo(timezone)).replace(microsecond=0, tzinfo=None)
     held = jobs.set_clock(run.ir_port, password, now.isoformat(), **opts)
     run.done("ok", "set to %s (the station's time zone), the meter holds %s"
              % (now.isoformat(sep=" "), held))
@@ -246,19 +298,6 @@ def watch_output(port, password):
     return seen
 
 
-def decoder_key(station, pan):
-    """(the meter's vending record, its decoder key) from the station's key custody."""
-    from host.vending.errors import VendError
-    from host.vending.records import find_meter
-    try:
-        with station.engine.connect() as conn:
-            meter = dict(find_meter(conn, pan))
-            key = station.decoder_key(conn, meter, station.local(station.clock()).date())
-    except VendError as exc:
-        raise UserError(str(exc))
-    return meter, key
-
-
 def check_identity(config, meter):
     """The configuration's key identity must be the vending record's."""
     sts = config.get("sts")
@@ -273,15 +312,6 @@ def check_identity(config, meter):
         raise UserError("the configuration's %s differ from the vending record of meter %s "
                         "(the station would sell it tokens it refuses)"
                         % (", ".join(wrong), meter["pan"]))
-
-
-def seed_tid(config, station):
-    """The TID memory's floor: a minute before now, so tokens made before provisioning
-    are Old on this meter and the clerk's first sale, this minute, is not."""
-    sts = config["sts"]
-    t = station.local(station.clock()) - datetime.timedelta(minutes=1)
-    sts["floor_tid"] = tid_at(sts["base_date"], t.year, t.month, t.day, t.hour, t.minute)
-    return sts["floor_tid"]
 
 
 def bundle_files(board):
@@ -305,4 +335,8 @@ def summary(report):
     lines = ["%-13s %-8s %s" % (s["step"], s["result"], s["detail"]) for s in report["steps"]]
     lines.append("meter %(meter)s commissioned on %(port)s in %(seconds)s s: %(files_sent)d "
                  "files sent, %(console_bytes)d bytes over the console" % report)
+    if report["old_tokens"]:
+        lines.append("%d token(s) sold before are Old on this meter (new TID memory): receipts %s; "
+                     "credit the customer by adjustment" % (len(report["old_tokens"]), ", ".join(
+                         str(t["sale_id"]) for t in report["old_tokens"])))
     return "\n".join(lines)

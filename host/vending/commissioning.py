@@ -4,9 +4,9 @@ admin may too; their entries in ``host.vending.api``'s table: ``host/vending/tec
 
 * ``provision_keys``: what the meter needs from the station, derived by its key custody
   for the meter's PAN: the decoder key and, for an online meter, the command key and
-  broker password (docs/mqtt.md, "Keys"); with the TID memory's floor by the station's
-  clock, and the tokens already sold to the meter since its last commissioning (Old on a
-  meter whose TID memory is new: docs/meter-security.md). One audit entry says who
+  broker password (docs/mqtt.md, "Keys"); with the floor of a new TID memory (by the
+  station's clock, and above every TID sold) and the tokens sold to the meter since its
+  last commissioning (Old on a meter whose TID memory is new: docs/meter-security.md). One audit entry says who
   was given which keys of which meter, never a key.
 * ``meter_commission``: the commissioning record, in the vending database beside the
   meter's sales, so the clerk sells to it at once and anyone can see when, by whom and
@@ -51,12 +51,18 @@ def issue_keys(station, technician, pan, online=False):
         sold = sold_since(conn, meter["id"], since["at"] if since else None)
         audit.append(station, conn, now, technician["name"], "meter_keys_issued", meter["pan"],
                      {"keys": sorted(keys), "sgc": meter["sgc"], "krn": meter["krn"]})
-    floor = local - datetime.timedelta(minutes=1)
-    from tokens.tid import tid_at
     return dict(keys, meter={k: meter[k] for k in METER_FIELDS}, timezone=station.zone().key,
-                floor_tid=tid_at(meter["base_year"], floor.year, floor.month, floor.day, floor.hour,
-                                 floor.minute),
-                sold_since_commissioning=sold)
+                floor_tid=floor_tid(meter, local), sold_since_commissioning=sold)
+
+
+def floor_tid(meter, local):
+    """A new TID memory's floor (tokens at or below it are Old): a minute before now, so
+    the clerk's first sale, this minute, is not Old; and not below the last TID the
+    station issued to the meter, so no token sold before can credit a new board (the
+    station's next TID is above it)."""
+    from tokens.tid import tid_at
+    t = local - datetime.timedelta(minutes=1)
+    return max(tid_at(meter["base_year"], t.year, t.month, t.day, t.hour, t.minute), meter["last_tid"])
 
 
 def sold_since(conn, meter_id, at):

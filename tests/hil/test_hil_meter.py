@@ -160,15 +160,16 @@ def test_provisioning_from_blank(rig, tmp_path):
                     "(tests/hil/README.md), then this suite")
     from tests.console_board import BenchBoard
     from tests.provisioning_station import PAN, Station, model_config
+    station = Station(tmp_path)
     board = BenchBoard(tmp_path, "blank").start()
     try:
-        station = Station(tmp_path).setup()
+        station.setup()
         done = station.provision(board, model_config(tmp_path))
         report_line = done.stdout.strip().splitlines()[-1]
         assert report_line.startswith("meter %s commissioned" % PAN)
         blank = BoardRig(board.console, board.ir)
         ident = blank.identity()
-        assert ident["pan"] == PAN and ident["key_in_file"] is False
+        assert ident["pan"] == PAN and ident["secrets_in_file"] == [] and ident["tid_memory"]
         values = read(blank)
         assert (values["0-0:96.1.0"], values["0-0:96.1.1"]) == (ident["serial"], PAN)
         record = json.loads(station.run("vend", "meter", "show", "--meter", PAN,
@@ -176,3 +177,4 @@ def test_provisioning_from_blank(rig, tmp_path):
         assert record["firmware_hash"] == ident["firmware_hash"]
     finally:
         board.stop()
+        station.stop()
