@@ -4,7 +4,7 @@ firmware process (``Meter``) and the session a script or the face drives (``Sim`
 The firmware runs as ``micropython -X heapsize=200K -m boards.sim.power_on`` in the state
 directory and talks line by line (``boards/sim/link.py``). The host keeps the physical
 world: the battery-backed clock, where the latching relay or valve was left, the load, the
-tamper switches and the battery (``DIR/world.json``); the meter keeps everything else in
+tamper switches, the battery and the network (``DIR/world.json``); the meter keeps everything else in
 its LittleFS image (``DIR/flash.img``).
 """
 import json
@@ -48,12 +48,14 @@ class World:
         self.load = data.get("load", 0)
         self.tampers = data.get("tampers", {})
         self.battery = data.get("battery", 100)
+        self.network = data.get("network", True)
 
     def save(self):
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump({"rtc_s": self.rtc_s, "switch": self.switch, "load": self.load,
-                       "tampers": self.tampers, "battery": self.battery}, f)
+                       "tampers": self.tampers, "battery": self.battery,
+                       "network": self.network}, f)
         os.replace(tmp, self.path)
 
 
@@ -70,6 +72,7 @@ class Meter:
             "PREPAY_SIM_RTC_VALID": "1",
             "PREPAY_SIM_SWITCH": world.switch,
             "PREPAY_SIM_BATTERY": str(world.battery),
+            "PREPAY_SIM_NETWORK": "up" if world.network else "down",
             "PREPAY_SIM_IMAGE": "flash.img",
             "PREPAY_SIM_HEAP": sim.heap_mode,
             "PREPAY_SIM_IR": sim.ir.meter_path,
@@ -386,6 +389,11 @@ def run_command(sim, cmd, out):
         sim.world.battery = args[0]
         if sim.on:
             sim.send("battery %d" % args[0])
+        return not sim.cut
+    if name == "network":
+        sim.world.network = args[0]
+        if sim.on:
+            sim.send("network %d" % (1 if args[0] else 0))
         return not sim.cut
     if name == "at":
         now_s = sim.world.rtc_s
