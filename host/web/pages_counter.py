@@ -7,9 +7,8 @@ from host.parse import ParseError, integer, money
 from host.vending import lookup, office, reports
 from host.vending.errors import VendError
 from host.vending.receipts import lines as receipt_lines, pdf_bytes
+from host.vending.records import CHANNELS
 from host.web.auth import OPERATOR_COOKIE, form_data, need
-
-CHANNELS = ("cash", "bank", "mobile", "card")
 
 
 def add(app, web):
@@ -105,10 +104,7 @@ def add(app, web):
 
     @app.get("/web/adjustments")
     def adjustments(request: Request, user: clerk):
-        rows = office.adjustment_list(station)
-        for row in rows:
-            row["requested_at"], row["confirmed_at"] = web.local(row["requested_at"]), web.local(row["confirmed_at"])
-        return web.render(request, "adjustments.html", user=user, rows=rows[::-1])
+        return _adjustments_again(request, user, None)
 
     @app.post("/web/adjustments")
     def adjust_request(request: Request, user: clerk):
@@ -145,6 +141,7 @@ def add(app, web):
         return _adjustments_again(request, user, None, notice=notice)
 
     def _adjustments_again(request, user, error, notice=None):
+        """The adjustments, newest first, with the outcome of what was just asked."""
         rows = office.adjustment_list(station)
         for row in rows:
             row["requested_at"], row["confirmed_at"] = web.local(row["requested_at"]), web.local(row["confirmed_at"])

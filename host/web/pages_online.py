@@ -11,8 +11,6 @@ from host.vending import reports
 from host.vending.errors import VendError
 from host.web.auth import need
 
-DEFAULT_REASON = {"ping": None, "read": None}
-
 
 def add(app, web):
     from fastapi import Depends, Request
