@@ -12,6 +12,7 @@ import select
 import signal
 import socket
 import sys
+import termios
 import time
 
 import pytest
@@ -96,6 +97,9 @@ class Terminal:
             answer = password(new_for or for_)
         if what.startswith("New"):
             self._new = answer
+        deadline = time.monotonic() + 60          # bash's read -s prints its prompt, then stops echo
+        while termios.tcgetattr(self.fd)[3] & termios.ECHO and time.monotonic() < deadline:
+            time.sleep(0.05)
         os.write(self.fd, (answer + "\n").encode())
 
     def wait_for(self, pattern, timeout=TIMEOUT_S):
