@@ -120,14 +120,19 @@ def test_a_disabled_operator_is_logged_out_at_once(app, world, new_browser):
 
 
 def test_no_secret_in_any_page(app, world, new_browser):
-    """Vending keys, the meter's decoder key, passwords and their hashes, the keystore
-    passphrase and the provider's secret: in no page an operator or a customer can open."""
+    """Vending keys, the meter's decoder key, its command key and broker password, the
+    command root, passwords and their hashes, the keystore passphrase and the provider's
+    secret: in no page, CSV or PDF an operator or a customer can open."""
     from sqlalchemy import select
     from vendworld import PASSPHRASE, PASSWORDS, VK_DKGA02, VK_DKGA04, VK_DKGA04_KRN2
     admin = new_browser()
     admin.login("root", "root-password")
     sale = admin.post("/web/sales", {"meter": PAN, "amount": "50.00", "channel": "cash"})
     assert sale.status_code == 200
+    from test_web_online import feed
+    feed(world)                                         # an online meter, its alarms and a command
+    assert admin.post("/web/meters/%s/commands" % PAN, {"cmd": "supply", "arg": "off",
+                                                       "reason": "test"}).status_code == 303
     customer = customer_browser(world, new_browser)
     with world.engine.connect() as conn:
         hashes = list(conn.execute(select(schema.operators.c.password_hash)).scalars())
@@ -135,6 +140,9 @@ def test_no_secret_in_any_page(app, world, new_browser):
         sealed = list(conn.execute(select(schema.vending_keys.c.ciphertext)).scalars())
     secrets = [k.hex() for k in (VK_DKGA04, VK_DKGA04_KRN2, VK_DKGA02, world.decoder_key(PAN))]
     secrets += [k.hex().upper() for k in (VK_DKGA04, world.decoder_key(PAN))]
+    secrets += [world.station.command_key(PAN).hex(), world.station.broker_password(PAN)]
+    with world.engine.connect() as conn:
+        secrets += [conn.execute(select(schema.settings.c.value).where(schema.settings.c.key == "command_root")).scalar()]
     secrets += list(PASSWORDS.values()) + ["jane-password", "mpesa-account-password", PASSPHRASE,
                                            PROVIDER_SECRET.decode()] + hashes + sealed
     pages = [sale.text]
@@ -142,6 +150,8 @@ def test_no_secret_in_any_page(app, world, new_browser):
         if method != "GET" or role is None or role == "customer":
             continue
         pages.append(admin.get(concrete(path)).text)
+    pages.append(admin.get("/web/meters/%s/readings.csv" % PAN).text)
+    pages.append(admin.get("/web/meters/%s?days=366" % PAN).text)
     for path in ("/my/", "/my/receipts/1", "/my/latest?after=0", "/web/login", "/my/login"):
         pages.append(customer.get(path).text)
     pages.append(admin.post("/web/receipts/reprint", {"receipt": "1"}).text)
