@@ -233,18 +233,20 @@ READING_COLUMNS = ["time", "energy", "credit", "period_s"]
 
 def daily_use(conn, pan, start, end):
     """Consumption per UTC day of an online meter over [start, end): the rise of its main
-    cumulative register (thousandths of its unit) from the day before's last reading;
-    ``[(date, use_milli or None)]``, None where the meter sent nothing that day."""
+    cumulative register (thousandths of its unit) from the day before's last reading, or
+    over the day's own readings when the day before has none; ``[(date, use_milli or
+    None)]``, None where the meter sent nothing that day."""
     r = schema.readings
     day = func.date(r.c.t)
-    last = dict((str(d)[:10], v) for d, v in conn.execute(
-        select(day, func.max(r.c.energy_milli)).where(r.c.pan == pan, r.c.t >= start - datetime.timedelta(days=1),
-                                                      r.c.t < end, r.c.energy_milli.isnot(None)).group_by(day)))
-    days, out = (end - start).days, []
-    for k in range(days):
+    seen = {str(d)[:10]: (low, high) for d, low, high in conn.execute(
+        select(day, func.min(r.c.energy_milli), func.max(r.c.energy_milli))
+        .where(r.c.pan == pan, r.c.t >= start - datetime.timedelta(days=1), r.c.t < end,
+               r.c.energy_milli.isnot(None)).group_by(day))}
+    out = []
+    for k in range((end - start).days):
         d = (start + datetime.timedelta(days=k)).date()
-        today, before = last.get(d.isoformat()), last.get((d - datetime.timedelta(days=1)).isoformat())
-        out.append((d, today - before if today is not None and before is not None else None))
+        today, before = seen.get(d.isoformat()), seen.get((d - datetime.timedelta(days=1)).isoformat())
+        out.append((d, None if today is None else today[1] - (before[1] if before else today[0])))
     return out
 
 

@@ -101,3 +101,16 @@ def test_customer_sees_balance_and_days_remaining(world, new_browser):
     page = customer.get("/my/").text
     assert "Balance" in page and "<strong>4.000</strong>" in page
     assert "days remaining: <strong>0</strong>" in page
+
+
+def test_use_per_day_from_the_cumulative_register(world):
+    from host.vending import reports
+    feed(world)          # hourly from 2026-05-01 09:30 (0.5 kWh each) until the credit ran out at 30 kWh
+    start = datetime.datetime(2026, 5, 1)
+    with world.engine.connect() as conn:
+        daily = reports.daily_use(conn, PAN, start, start + datetime.timedelta(days=5))
+    assert daily == [(datetime.date(2026, 5, 1), 7000),        # its own readings: 0.5 .. 7.5 kWh
+                     (datetime.date(2026, 5, 2), 12000), (datetime.date(2026, 5, 3), 10500),
+                     (datetime.date(2026, 5, 4), 0), (datetime.date(2026, 5, 5), None)]
+    assert reports.days_remaining(4000, daily[:4]) == 4000 * 4 // 29500
+    assert reports.days_remaining(None, daily) is None and reports.days_remaining(100, [(None, None)]) is None
