@@ -5,6 +5,7 @@ import json
 
 from meter import civil
 from meter.core import Meter
+from meter.store import record_text
 
 UNIT = 1000000          # one currency base unit (or one kWh of unit credit) in credit micro
 
@@ -28,7 +29,7 @@ class LogStore:
         if self.fail_next:
             self.fail_next = False
             raise OSError("flash write failed")
-        text = json.dumps(record)
+        text = record_text(record)   # the history writes its own JSON
         self.records[name] = text
         self.counts[name] = self.counts.get(name, 0) + 1
         self.log.append(name)

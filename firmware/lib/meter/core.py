@@ -13,6 +13,7 @@ from meter import civil, credit, leak, supply, trip
 from meter.daytype import in_friendly, next_friendly_edge
 from meter.events import EventLog
 from meter.history import DAILY, MONTHLY, Rows
+from meter.history import Record as HistoryRecord
 from meter.tariff import Tariff
 
 _MICRO = const(1000000)
@@ -730,8 +731,7 @@ class Meter:
             self.events_save_t = now
 
     def _save_history(self):
-        self.store.save("history", {"daily": self.daily.rows(),
-                                    "monthly": self.monthly.rows()})
+        self.store.save("history", HistoryRecord(self.daily, self.monthly))
         self.saves += 1
 
     def _save_config(self, now, what, value=0):
