@@ -131,3 +131,37 @@ def test_the_esp32_board_frozen_at_32_bits_builds_against_the_fake_machine():
                          cwd="/", env=dict(os.environ, MICROPYPATH=".frozen"))
     assert out.stdout.splitlines() == ["relay boards/esp32/board.py 2147483647",
                                        "valve boards/esp32/board.py 2147483647"], out.stderr
+
+
+def test_the_port_build_folder_is_one_per_build_configuration(tmp_path, monkeypatch):
+    """make reuses a build folder's objects by file times, so every input that changes
+    what an object holds gives a folder of its own: the target, the compiler's version,
+    the make options and the C modules (their folder and bytes); the frozen firmware
+    does not (its content is rebuilt every time)."""
+    module = tmp_path / "boards" / "sim" / firmware.C_MODULES / "simflash"
+    module.mkdir(parents=True)
+    (module / "simflash.c").write_text("/* one */\n")
+    (module / "micropython.mk").write_text("SRC_USERMOD += simflash.c\n")
+
+    def folder(runtime="frozen32"):
+        return firmware._build_dir(runtime, str(tmp_path), "sim")
+
+    first = folder()
+    assert first.startswith("build-prepay-frozen32-") and folder() == first
+    assert folder("frozen64") != first
+    (tmp_path / "boards" / "sim" / "board.py").write_text("# frozen, not compiled\n")
+    assert folder() == first
+    (module / "simflash.c").write_text("/* two */\n")
+    second = folder()
+    assert second != first
+    monkeypatch.setattr(firmware, "MAKE_OPTIONS", firmware.MAKE_OPTIONS + ("DEBUG=1",))
+    assert folder() not in (first, second)
+    monkeypatch.undo()
+    monkeypatch.setattr(firmware, "_compiler_version", lambda prefix: "gcc (other) 99.1")
+    assert folder() not in (first, second)
+    monkeypatch.undo()
+    assert folder() == second
+    (module / "simflash.c").unlink()
+    (module / "micropython.mk").unlink()
+    module.rmdir()
+    assert folder() not in (first, second)             # a tree without the C module

@@ -104,10 +104,14 @@ def _c_module_files(root, board):
 
 
 def _build_dir(runtime, root, board):
-    """The port's build folder for this target and these C modules: its object files are
-    reused by make, which goes by file times, so C sources put back older (another
-    checkout, an older commit) get a folder of their own instead of stale objects."""
-    parts = (runtime, TARGETS[runtime][:4], MAKE_OPTIONS, _c_modules(root, board))
+    """The port's build folder for this build configuration: target (width, compiler and
+    its version, mpy-cross arch, link options), make options and the C modules' folder
+    and content. Its object files are reused by make, which goes by file times, so C
+    sources put back older (another checkout, an older commit) or another configuration
+    get a folder of their own instead of stale objects."""
+    prefix = TARGETS[runtime][1]
+    parts = (runtime, TARGETS[runtime][:4], _compiler_version(prefix), MAKE_OPTIONS,
+             _c_modules(root, board))
     return "build-prepay-%s-%s" % (runtime, content_key(parts, _c_module_files(root, board))[:10])
 
 
