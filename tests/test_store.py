@@ -208,3 +208,30 @@ def test_file_flash_persists_and_cuts():
     assert again.image()[1024] == 0xFF and again.writes == 0
     again.close()
     raises(ValueError, FileFlash, path, 512, 8)
+
+
+def test_a_save_through_the_reused_buffer_writes_what_streaming_writes():
+    """The second save of a record formats it in the buffer allocated at start-up, the
+    first streams it, and so does one last saved over 1.5 KB: every path writes the same
+    slot bytes, whatever the size (pieces of 256 bytes, a record that shrinks or grows
+    past the buffer, the history that writes its own JSON)."""
+    from meter.history import DAILY, MONTHLY, Record, Rows
+    from meter.store import encode_record
+    root = tmp_dir("store-buffer")
+    store = Store(root)
+    sizes = (10, 200, 240, 241, 497, 1200, 1480, 3000, 1400, 100, 2100, 5)
+    for seq, n in enumerate(sizes + sizes, 1):
+        record = {"pad": "x" * n, "seq": seq}
+        store.save("meter", record)
+        slot = ".a" if seq % 2 else ".b"
+        assert slot_bytes(root, "meter", slot) == encode_slot("meter", seq,
+                                                              encode_record(record))
+    assert Store(root).load("meter") == {"pad": "x" * 5, "seq": len(sizes) * 2}
+    daily = Rows(3, DAILY, [[1, 2, 3], [4, 2 ** 40, -6]])
+    monthly = Rows(2, MONTHLY, [])
+    for seq in (1, 2):
+        store.save("history", Record(daily, monthly))
+        expected = {"daily": [[1, 2, 3], [4, 2 ** 40, -6]], "monthly": []}
+        assert Store(root).load("history") == expected
+        assert slot_bytes(root, "history", ".a" if seq == 1 else ".b") == encode_slot(
+            "history", seq, '{"daily":[[1,2,3],[4,1099511627776,-6]],"monthly":[]}')

@@ -282,13 +282,12 @@ class Store:
         time; returns ``acc``."""
         out = self._out
         out.seek(0)
-        view = memoryview(self._buf)
-        while size:
-            n = out.readinto(view[:min(size, _PIECE_BYTES)])
-            if not n:
-                break
-            acc = take(view[:n], acc)
-            size -= n
+        buf = self._buf
+        while size > 0:
+            piece = buf if size >= _PIECE_BYTES else memoryview(buf)[:size]
+            out.readinto(piece)         # all of it: the buffer holds ``size`` bytes
+            acc = take(piece, acc)
+            size -= _PIECE_BYTES
         return acc
 
 
