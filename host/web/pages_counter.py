@@ -79,7 +79,9 @@ def add(app, web):
         return _receipt_page(request, user, sale)
 
     def _receipt_page(request, user, receipt):
-        return web.render(request, "receipt.html", user=user, r=receipt, lines=receipt_lines(receipt))
+        delivered = web.run(user, "headend_delivery", receipt=receipt["receipt"])["tokens"]
+        return web.render(request, "receipt.html", user=user, r=receipt, lines=receipt_lines(receipt),
+                          delivered=delivered)
 
     def _sale_id(form):
         return integer(form.get("receipt"), "receipt", minimum=1)

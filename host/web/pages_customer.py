@@ -14,6 +14,7 @@ from host.vending.receipts import lines as receipt_lines
 from host.web.auth import CUSTOMER_COOKIE, form_data, need
 
 MAX_CALLBACK_BYTES = 16384
+UNSETTLED = ("pending", "queued", "sent")      # a token command's delivery still under way
 
 
 def add(app, web):
@@ -96,6 +97,18 @@ def add(app, web):
             return web.render(request, "my_waiting.html", user=user, after=after_id)
         receipt = selfservice.receipt(station, user["id"], newest)
         return web.render(request, "my_receipt_part.html", user=user, r=receipt)
+
+    @app.get("/my/delivery/{number}")
+    def my_delivery(request: Request, user: customer, number: str):
+        """How the purchase's token went to an online meter (htmx polls it until it is settled)."""
+        from host.headend import delivery
+        try:
+            receipt = selfservice.receipt(station, user["id"], integer(number, "receipt", minimum=1))
+            tokens = delivery.sale_delivery(station.engine, receipt["receipt"])["tokens"]
+        except (ParseError, VendError) as exc:
+            return web.render(request, "error.html", status=404, user=user, error=str(exc))
+        return web.render(request, "delivery_part.html", user=user, receipt=receipt["receipt"], tokens=tokens,
+                          poll=any(t["delivery"] in UNSETTLED for t in tokens))
 
     @app.get("/my/receipts/{number}")
     def my_receipt(request: Request, user: customer, number: str):

@@ -10,7 +10,8 @@ import host.web
 WEB = os.path.dirname(host.web.__file__)
 # Values shown through _() rather than literals: channels, states, roles, utilities, units.
 VALUES = {"cash", "bank", "mobile", "card", "active", "blocked", "removed", "pending", "confirmed", "rejected",
-          "online", "offline",
+          "online", "offline", "free_basic", "key_change", "queued", "sent", "done", "refused", "expired",
+          "bad-result", "not sent (meter offline: keypad)",
           "clerk", "supervisor", "admin", "electricity", "water", "gas", "time", "unit", "currency", "units",
           "refund", "offset", "credit", "kWh", "m³", "min", "unknown"}
 

@@ -114,3 +114,30 @@ def test_use_per_day_from_the_cumulative_register(world):
                      (datetime.date(2026, 5, 4), 0), (datetime.date(2026, 5, 5), None)]
     assert reports.days_remaining(4000, daily[:4]) == 4000 * 4 // 29500
     assert reports.days_remaining(None, daily) is None and reports.days_remaining(100, [(None, None)]) is None
+
+
+def test_the_token_sent_to_an_online_meter_is_followed_on_both_pages(world, new_browser):
+    from host.headend import delivery
+    from host.vending import sales, selfservice
+    feed(world)                                            # the meter is online
+    delivery.deliver_new_sales(world.station, world.clock())          # the head-end's cursor starts here
+    sale = sales.sell(world.station, world.ops["alice"], PAN, 2000, "mobile")
+    selfservice.set_password(world.station, world.ops["alice"], "A-001", "jane-password")
+    customer, clerk = new_browser(), new_browser()
+    customer.login("A-001", "jane-password", path="/my/login", field="account")
+    clerk.login("alice", "alice-password")
+    waiting = customer.get("/my/delivery/%d" % sale["receipt"]).text
+    assert "pending" in waiting and 'hx-get="/my/delivery/%d"' % sale["receipt"] in waiting
+    assert delivery.deliver_new_sales(world.station, world.clock()) == 1      # a signed token command
+    queued = customer.get("/my/delivery/%d" % sale["receipt"]).text
+    assert "queued" in queued and "hx-get" in queued
+    assert "Sent to the meter (credit): queued" in clerk.post("/web/receipts/reprint",
+                                                              {"receipt": str(sale["receipt"])}).text
+    from host.vending import office
+    from vendworld import pan
+    office.add_customer(world.station, world.ops["alice"], "B-002", "John Roe")
+    office.add_meter(world.station, world.ops["sam"], pan(5), "B-002", 201457, 1, 1, 2, "sta", 2014,
+                     "electricity", "home")
+    other = sales.sell(world.station, world.ops["alice"], pan(5), 1000, "cash")
+    assert customer.get("/my/delivery/%d" % other["receipt"]).status_code == 404     # not theirs
+    assert customer.get("/my/receipts/%d" % other["receipt"]).status_code == 404
