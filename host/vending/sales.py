@@ -127,19 +127,39 @@ def sell_together(station, orders):
     ``sell``) in one transaction and one commit: the group commit of the vending server.
     Returns one outcome per order: its receipt, or the exception it raised.
 
-    Each sale runs in its own savepoint, so a refused sale (``VendError``) leaves no trace
-    and the others go on; their audit entries are chained in order and their TIDs are
-    drawn from the meter rows as the transaction left them, so they stay distinct. A sale
-    that meets a database error (a payment reference another process took, a deadlock)
-    is run again alone after the commit, with ``sell``'s own handling. If the commit
-    fails, no sale of the group happened and every order gets that error. Nothing is
-    returned before the commit, so a receipt is never shown for a sale not yet durable.
+    The sales run one after the other in the transaction, their audit entries chained in
+    order and their TIDs drawn from the meter rows as the transaction left them, so they
+    stay distinct. If any of them fails, the transaction is rolled back (nothing of the
+    group has happened) and the group runs again with each sale in its own savepoint, so
+    a refused sale (``VendError``) leaves no trace and the others go on; a sale that meets
+    a database error there (a reference another process took, a deadlock) is sold again
+    alone after the commit, with ``sell``'s own handling. If the commit fails, no sale of
+    the group happened and every order gets that error. Nothing is returned before the
+    commit, so a receipt is never shown for a sale not yet durable.
     """
     if len(orders) == 1:
         try:
             return [_sell_alone(station, orders[0])]
         except Exception as exc:      # handed to the caller that sent the order
             return [exc]
+    try:
+        with station.begin() as conn:
+            try:
+                outcomes = [_sell_once(station, conn, order) for order in orders]
+            except Exception as exc:
+                raise _OneFailed() from exc       # rolls the whole group back
+    except _OneFailed:
+        return _sell_each_in_a_savepoint(station, orders)
+    except Exception as exc:                      # the commit failed
+        return [exc] * len(orders)
+    return outcomes
+
+
+class _OneFailed(Exception):
+    pass
+
+
+def _sell_each_in_a_savepoint(station, orders):
     outcomes = [None] * len(orders)
     try:
         with station.begin() as conn:

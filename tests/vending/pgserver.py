@@ -29,8 +29,11 @@ def _free_port():
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, durable=False):
+        """``durable``: flush every commit to disk as a station's server would (the tests'
+        server does not, for speed; the benchmarks' does, so commits cost what they cost)."""
         self.url = None
+        self.durable = durable
         self._data = None
         self._as_user = []
 
@@ -54,8 +57,9 @@ class Server:
             pass
         if self._as_user:
             shutil.chown(os.path.join(base, "log"), "postgres", "postgres")
-        options = "-h 127.0.0.1 -p %d -k %s -c fsync=off -c synchronous_commit=off -c max_connections=60" % (
-            port, base)
+        flush = "on" if self.durable else "off"
+        options = "-h 127.0.0.1 -p %d -k %s -c fsync=%s -c synchronous_commit=%s -c max_connections=60" % (
+            port, base, flush, flush)
         self._run([pg_ctl, "-D", self._data, "-o", options, "-l", os.path.join(base, "log"), "-w", "-t", "60",
                    "start"])
         self.url = "postgresql://postgres@127.0.0.1:%d/postgres" % port
