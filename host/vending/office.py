@@ -381,6 +381,20 @@ def verify_audit(station, anchors=None, heads=(), checkpoints=None, checkpoint_l
         return audit.verify(conn, custody, heads=heads, checkpoints=lines)
 
 
+def checkpoint_lines(target):
+    """The lines of a checkpoint file or folder, as a client reads them to have them
+    checked (``verify_audit(checkpoint_lines=...)``); refused if it holds none."""
+    lines = audit.read_checkpoints(target)
+    if not lines:
+        raise VendError("checkpoint file %s has no checkpoints" % audit.checkpoint_path(target))
+    return lines
+
+
+def parse_head(text):
+    """An exported head as ``audit head`` prints it (``ID:HASH``, or a bare HASH)."""
+    return audit.parse_head(text)
+
+
 def audit_checkpoint(station, target):
     """Append the head, keyed, to the checkpoint file or folder ``target`` now."""
     return audit.write_checkpoint(station, target)

@@ -33,11 +33,9 @@ def _audit_parser(vend):
 
 
 def _run_audit_verify(args):
-    from host.vending import audit
+    from host.vending.office import checkpoint_lines
     heads = [_head(text) for text in args.anchor]
-    lines = audit.read_checkpoints(args.checkpoints) if args.checkpoints else []
-    if args.checkpoints and not lines:
-        raise UserError("checkpoint file %s has no checkpoints" % audit.checkpoint_path(args.checkpoints))
+    lines = checkpoint_lines(args.checkpoints) if args.checkpoints else []
     found = desk(args).call("audit_verify", heads=heads, checkpoints=lines)
     problems, count = found["problems"], found["entries"]
     data = {"entries": count, "ok": not problems, "problems": problems, "anchors": len(heads),
@@ -54,8 +52,8 @@ def _run_audit_verify(args):
 
 
 def _head(text):
-    from host.vending.audit import parse_head
     from host.vending.errors import VendError
+    from host.vending.office import parse_head
     try:
         return parse_head(text)
     except VendError:
