@@ -18,7 +18,7 @@ Kinds (docs/headend.md):
 """
 import json
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import select, update
 
 from host.vending import schema
 from host.headend.sqlutil import insert_ignore
@@ -107,10 +107,10 @@ def clear(conn, pan, kind, why, now, notify_people=True):
     return row.id
 
 
-def apply_reading(conn, pan, summary, now):
-    """Raise what a meter's newest reading shows and clear what it no longer shows."""
+def apply_reading(conn, pan, summary, open_kinds, now):
+    """Raise what a meter's newest reading shows and clear what it no longer shows;
+    ``open_kinds``: the kinds open for this meter now."""
     found = from_reading(summary)
-    open_kinds = set(conn.execute(select(A.c.kind).where(and_(A.c.pan == pan, A.c.open_key.isnot(None)))).scalars())
     for kind in READING_KINDS:
         if kind in found and kind not in open_kinds:
             raise_alarm(conn, pan, kind, found[kind], now)

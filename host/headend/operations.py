@@ -8,7 +8,7 @@ import json
 from typing import Literal, Optional
 
 from pydantic import Field
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 
 from host.vending import audit, schema
 from host.vending.api import Int, Params, operation

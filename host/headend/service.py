@@ -5,7 +5,7 @@ so workers started with the same group split the traffic; messages are acknowled
 broker only after the transaction that stores them commits (manual ack, persistent
 session), so a worker that dies loses nothing: the broker sends the unacknowledged
 messages again, and (PAN, seq) keeps them from being stored twice. A writer thread stores
-batches (up to ``batch_max`` messages or ``batch_wait_s``); a housekeeping thread publishes
+batches (what arrived while the last one was stored, up to ``batch_max``); a housekeeping thread publishes
 queued commands, expires unanswered ones, delivers new sales' tokens to online meters,
 raises communication loss, checks consumption, sends notifications and reminders, and
 keeps the readings' partitions.
@@ -24,12 +24,12 @@ log = logging.getLogger("prepay.headend")
 
 class Worker:
     def __init__(self, station, host, port, user, password, ca=None, group="headend", client_id=None,
-                 silence_s=3600, batch_max=2000, batch_wait_s=0.2, channels=None, clock=utc_now,
+                 silence_s=3600, batch_max=2000, channels=None, clock=utc_now,
                  deliver_sales=True, anomaly_every_s=3600):
         self.station, self.engine = station, station.engine
         self.host, self.port, self.ca = host, port, ca
         self.user, self.password, self.group, self.client_id = user, password, group, client_id
-        self.silence_s, self.batch_max, self.batch_wait_s = silence_s, batch_max, batch_wait_s
+        self.silence_s, self.batch_max = silence_s, batch_max
         self.channels = channels if channels is not None else notify.channels()
         self.clock, self.deliver_sales, self.anomaly_every_s = clock, deliver_sales, anomaly_every_s
         self.inbox = queue.Queue()
@@ -87,10 +87,9 @@ class Worker:
                 items = [self.inbox.get(timeout=0.2)]
             except queue.Empty:
                 continue
-            deadline = time.monotonic() + self.batch_wait_s
-            while len(items) < self.batch_max:
+            while len(items) < self.batch_max:      # what arrived while the last batch was stored
                 try:
-                    items.append(self.inbox.get(timeout=max(0, deadline - time.monotonic())))
+                    items.append(self.inbox.get_nowait())
                 except queue.Empty:
                     break
             self.ingest(items)

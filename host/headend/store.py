@@ -11,11 +11,11 @@ import datetime
 import json
 import logging
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from host.vending import schema
 from host.headend import alarms, values, wire
-from host.headend.sqlutil import insert_ignore
+from host.headend.sqlutil import insert_ignore, insert_rows, member, update_rows
 
 log = logging.getLogger("prepay.headend")
 M, R, E = schema.online_meters, schema.readings, schema.meter_events
@@ -65,42 +65,37 @@ class Batch:
 
 def store(conn, batch, now, on_result=None):
     """Write a batch inside the caller's write transaction; ``on_result(conn, pan, payload,
-    received_at)`` handles signed command results (commands.take_result)."""
+    received_at)`` handles signed command results (commands.take_result). A fixed number
+    of statements per batch, whatever its size, except for alarms that change."""
     pans = sorted(set(batch.seen) | set(batch.status) | {p for p, _, _ in batch.readings})
-    if pans:
-        conn.execute(insert_ignore(conn, M), [{"pan": p, "status": "unknown", "command_ctr": 0} for p in pans])
-        query = select(M).where(M.c.pan.in_(pans)).order_by(M.c.pan)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        state = {r["pan"]: dict(r) for r in conn.execute(query).mappings()}
-    else:
-        state = {}
-    newest = {}
-    rows = []
+    state = _lock_meters(conn, pans)
+    newest, top_seq, rows = {}, {}, []
     for pan, r, received_at in batch.readings:
         figures = values.summary(r["values"])
         t = utc(r["t"])
         rows.append({"pan": pan, "t": t, "seq": r["seq"], "period_s": r["period_s"], "received_at": received_at,
                      "energy_milli": figures["energy_milli"], "credit_milli": figures["credit_milli"],
                      "values": json.dumps(r["values"], sort_keys=True)})
-        if pan not in newest or (t, r["seq"]) > (newest[pan][0], newest[pan][1]):
-            newest[pan] = (t, r["seq"], r["values"], figures)
+        if pan not in newest or (t, r["seq"]) > newest[pan][:2]:
+            newest[pan] = (t, r["seq"], figures)
+        top_seq[pan] = max(top_seq.get(pan, -1), r["seq"])
     if rows:
-        conn.execute(insert_ignore(conn, R), rows)
+        insert_rows(conn, R, _COLUMNS, rows)
     new_events = []
     for pan, e, received_at in batch.events:
+        top_seq[pan] = max(top_seq.get(pan, -1), e["seq"])
         done = conn.execute(insert_ignore(conn, E).values(
             pan=pan, seq=e["seq"], t=utc(e["t"]), code=e["code"], data=json.dumps(e["data"], sort_keys=True),
             received_at=received_at).returning(E.c.seq)).scalar()
         if done is not None:
             new_events.append((pan, e))
-    changes = []
+    open_alarms = _open_alarms(conn, pans)
+    changed = []
     for pan in pans:
         old = state[pan]
-        new = {}
-        seqs = [r["seq"] for p, r, _ in batch.readings if p == pan] + [e["seq"] for p, e, _ in batch.events if p == pan]
-        if seqs and (old["last_seq"] is None or max(seqs) > old["last_seq"]):
-            new["last_seq"] = max(seqs)
+        new = dict(old)
+        if pan in top_seq and (old["last_seq"] is None or top_seq[pan] > old["last_seq"]):
+            new["last_seq"] = top_seq[pan]
         if pan in batch.seen and (old["last_seen"] is None or batch.seen[pan] > old["last_seen"]):
             new["last_seen"] = batch.seen[pan]
         if pan in batch.status:
@@ -110,21 +105,19 @@ def store(conn, batch, now, on_result=None):
         elif pan in batch.seen and old["status"] != "online":
             new.update(status="online", status_at=batch.seen[pan])
         if pan in newest and (old["reading_at"] is None or newest[pan][0] >= old["reading_at"]):
-            t, _, vals, figures = newest[pan]
-            new.update(reading_at=t, reading=json.dumps(vals, sort_keys=True), credit_milli=figures["credit_milli"],
+            t, _, figures = newest[pan]
+            new.update(reading_at=t, credit_milli=figures["credit_milli"],
                        supply_state=figures["supply_state"], supply_reason=figures["supply_reason"],
                        alarm_bits=figures["alarm_bits"])
             if figures["last_purchase_milli"] is not None:
                 new["last_purchase_milli"] = figures["last_purchase_milli"]
-            merged = dict(old, **new)
-            alarms.apply_reading(conn, pan, {k: merged.get(k) for k in (
-                "credit_milli", "supply_state", "supply_reason", "alarm_bits", "last_purchase_milli")}, now)
-        if new.get("status") == "online" or "last_seen" in new:
+            alarms.apply_reading(conn, pan, new, open_alarms.get(pan, ()), now)
+        if "comm_loss" in open_alarms.get(pan, ()) and (new["status"] == "online" or pan in batch.seen):
             alarms.clear(conn, pan, "comm_loss", "the meter is heard again", now)
-        if new:
-            changes.append((pan, new))
-    for pan, new in changes:
-        conn.execute(update(M).where(M.c.pan == pan).values(**new))
+        if new != old:
+            changed.append(new)
+    if changed:
+        update_rows(conn, M, "pan", _STATE, changed)
     for pan, e in new_events:
         kind = alarms.from_event(e["code"])
         if kind:
@@ -133,6 +126,42 @@ def store(conn, batch, now, on_result=None):
         for pan, payload, received_at in batch.results:
             on_result(conn, pan, payload, received_at)
     return {"readings": len(rows), "events": len(new_events), "bad": batch.bad}
+
+
+_COLUMNS = ("pan", "t", "seq", "period_s", "received_at", "energy_milli", "credit_milli", "values")
+
+
+_STATE = ("status", "status_at", "last_seen", "last_seq", "reading_at", "credit_milli", "supply_state",
+          "supply_reason", "alarm_bits", "last_purchase_milli")
+
+
+def _lock_meters(conn, pans):
+    """Each meter's row (made if new), locked on PostgreSQL in PAN order."""
+    if not pans:
+        return {}
+
+    def read(which):
+        query = select(*[M.c[c] for c in ("pan",) + _STATE]).where(member(conn, M.c.pan, which)).order_by(M.c.pan)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {r["pan"]: dict(r) for r in conn.execute(query).mappings()}
+    found = read(pans)
+    missing = [p for p in pans if p not in found]
+    if missing:
+        insert_rows(conn, M, ("pan", "status", "command_ctr"),
+                    [{"pan": p, "status": "unknown", "command_ctr": 0} for p in missing])
+        found.update(read(missing))
+    return found
+
+
+def _open_alarms(conn, pans):
+    found = {}
+    if pans:
+        A = schema.alarms
+        for pan, kind in conn.execute(select(A.c.pan, A.c.kind).where(member(conn, A.c.pan, pans))
+                                      .where(A.c.open_key.isnot(None))):
+            found.setdefault(pan, set()).add(kind)
+    return found
 
 
 def mark_silent(conn, silence_s, now):

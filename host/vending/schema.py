@@ -273,8 +273,7 @@ online_meters = Table(                                # each meter's last state
     Column("status_at", DateTime),
     Column("last_seen", DateTime),                    # head-end's clock, any message
     Column("last_seq", BigInteger),
-    Column("reading_at", DateTime),                   # meter's clock of the newest reading
-    Column("reading", Text),                          # JSON: that reading's values
+    Column("reading_at", DateTime),                   # meter's clock of the newest reading (in readings)
     Column("credit_milli", BigInteger),               # available credit, thousandths of its unit
     Column("supply_state", Integer),                  # 0-0:128.3.11
     Column("supply_reason", Integer),                 # 0-0:128.3.10

@@ -43,7 +43,11 @@ def test_readings_are_stored_once_and_state_kept(db_url, tmp_path):
         with world.engine.connect() as conn:
             state = conn.execute(select(schema.online_meters).where(schema.online_meters.c.pan == m.pan)).first()
         assert state.status == "online" and state.last_seq == m.seq
-        assert json.loads(state.reading)["1-0:1.8.0"][0] == "%d.%03d" % divmod(m.energy_milli, 1000)
+        with world.engine.connect() as conn:
+            newest = conn.execute(select(schema.readings.c["values"]).where(schema.readings.c.pan == m.pan)
+                                  .where(schema.readings.c.t == state.reading_at)
+                                  .order_by(schema.readings.c.seq.desc()).limit(1)).scalar()
+        assert json.loads(newest)["1-0:1.8.0"][0] == "%d.%03d" % divmod(m.energy_milli, 1000)
         assert state.credit_milli == m.credit_milli
         assert "tamper" in _alarms(world, m.pan)
         assert not worker.errors

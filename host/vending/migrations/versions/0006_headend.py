@@ -28,7 +28,6 @@ def upgrade():
     sa.Column('last_seen', sa.DateTime(), nullable=True),
     sa.Column('last_seq', sa.BigInteger(), nullable=True),
     sa.Column('reading_at', sa.DateTime(), nullable=True),
-    sa.Column('reading', sa.Text(), nullable=True),
     sa.Column('credit_milli', sa.BigInteger(), nullable=True),
     sa.Column('supply_state', sa.Integer(), nullable=True),
     sa.Column('supply_reason', sa.Integer(), nullable=True),
