@@ -8,8 +8,9 @@ LIMIT = 25
 
 
 def find(conn, text, limit=LIMIT):
-    """Customers matching ``text`` with their meters, best matches first: an exact account,
-    meter number, phone or ID number; then a part of a name, account or meter number."""
+    """Customers matching ``text`` with their meters: those with exactly this account, meter
+    number, phone or ID number; else those with it in a part of their name, account or
+    meter number (a scan of every customer, so only when no number matched whole)."""
     c, m = schema.customers, schema.meters
     text = (text or "").strip()
     if not text:
@@ -19,15 +20,20 @@ def find(conn, text, limit=LIMIT):
     exact = (select(c.c.id).where(or_(c.c.account == text, c.c.phone == text, c.c.id_number == text))
              .union(select(m.c.customer_id).where(m.c.pan == digits)))
     exact_ids = set(conn.execute(exact).scalars())
+    if exact_ids:       # a number given whole: no need to scan every name for a part of it
+        return _with_meters(conn, sorted(exact_ids)[:limit])
     partial = (select(c.c.id).where(or_(func.lower(c.c.name).like(like, escape="\\"),
                                         func.lower(c.c.account).like(like, escape="\\")))
                .union(select(m.c.customer_id).where(m.c.pan.like("%" + digits + "%") if digits.isdigit()
                                                     else False)))
-    ids = list(exact_ids) + [i for i in conn.execute(partial.limit(limit)).scalars() if i not in exact_ids]
-    ids = ids[:limit]
+    return _with_meters(conn, list(conn.execute(partial.limit(limit)).scalars()))
+
+
+def _with_meters(conn, ids):
+    c, m = schema.customers, schema.meters
     if not ids:
         return []
-    rows = {r["id"]: dict(r, meters=[], exact=r["id"] in exact_ids) for r in conn.execute(
+    rows = {r["id"]: dict(r, meters=[]) for r in conn.execute(
         select(c.c.id, c.c.account, c.c.name, c.c.phone, c.c.debt_cents).where(c.c.id.in_(ids))).mappings()}
     for meter in conn.execute(select(m.c.customer_id, m.c.pan, m.c.utility, m.c.status)
                               .where(m.c.customer_id.in_(ids)).order_by(m.c.pan)).mappings():
