@@ -124,7 +124,7 @@ def test_operator_counter_refund_and_customer_top_up(served, chromium, artifacts
     page.fill("#add-meter input[name=meter]", NEW_PAN)
     page.select_option("#add-meter select[name=key]", "201457/1")
     page.click("#add-meter button[type=submit]")
-    page.wait_for_selector("text=meter %s added" % NEW_PAN)
+    page.wait_for_selector("p.notice >> text=meter %s added" % NEW_PAN)
     page.screenshot(path=os.path.join(artifacts, "account.png"), full_page=True)
 
     page.click("text=Counter")
@@ -153,7 +153,7 @@ def test_operator_counter_refund_and_customer_top_up(served, chromium, artifacts
     page.fill("input[name=amount]", "20.00")
     page.fill("input[name=reason]", "meter fault")
     page.click("form.card button[type=submit]")
-    page.wait_for_selector("text=requested")
+    page.wait_for_selector("p.notice >> text=requested")
     assert page.locator("button[value=confirm]").count() == 0     # not on one's own request
 
     other = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -162,7 +162,7 @@ def test_operator_counter_refund_and_customer_top_up(served, chromium, artifacts
     login(second, url, "sue", "sue-password")
     second.click("text=Adjustments")
     second.click("button[value=confirm]")
-    second.wait_for_selector("text=confirmed")
+    second.wait_for_selector("p.notice >> text=confirmed")
     second.screenshot(path=os.path.join(artifacts, "adjustments.png"), full_page=True)
 
     low_credit_readings(served.world, NEW_PAN)
@@ -170,14 +170,14 @@ def test_operator_counter_refund_and_customer_top_up(served, chromium, artifacts
     row = second.locator("tr", has_text="low_balance_2")
     row.locator("input[name=note]").fill("customer called")
     row.locator("button[type=submit]").click()
-    second.wait_for_selector("text=acknowledged")
+    second.wait_for_selector("p.notice >> text=acknowledged")
     assert "customer called" in second.inner_text("table")
     second.screenshot(path=os.path.join(artifacts, "alarms.png"), full_page=True)
 
     page.goto(url + "/web/accounts/B-007")
     page.fill("input[name=password][type=password]", "li-wei-password")
     page.click("text=Set password")
-    page.wait_for_selector("text=self-service password set")
+    page.wait_for_selector("p.notice >> text=self-service password set")
     page.goto(url + "/web/")
     page.wait_for_selector("text=new meter")
     page.screenshot(path=os.path.join(artifacts, "dashboard.png"), full_page=True)
