@@ -16,6 +16,9 @@ Rooms, each one job:
   server    the vending server (FastAPI): sessions, a route per operation, role checks
   client    the server's client (httpx), used by ``prepay vend --server``
   ...       mgmt, adjustments, payments, receipts, reports
+  lookup, selfservice, callbacks, accounts
+            the counter's search, customers' logins and views, payment providers'
+            signed callbacks, account and tariff changes (the web console's, any door's)
 
 Money is integer cents (``*_cents``), prices integer millionths of a currency unit per
 unit of energy/volume (``price_micro``), quantities integer tenths (``*_tenths``, the
