@@ -157,24 +157,31 @@ def serve_until(sim, done, what):
 @pytest.fixture
 def online(tmp_path):
     broker = Broker(str(tmp_path / "broker"))
-    headend = HeadEnd(broker.port)
-    with open(EXAMPLE) as f:
-        config = json.load(f)
-    config["online"] = {"broker": "127.0.0.1:%d" % broker.port, "utc_offset_s": 0,
-                        "command_key": CMD_KEY.hex(), "broker_password": BROKER_PASSWORD}
-    state = str(tmp_path / "state")
-    os.makedirs(state)
-    with open(os.path.join(state, "meter.json"), "w") as f:
-        json.dump(config, f)
-    sim = Sim(state, heap=HEAP, runtime="frozen32", heap_mode="step",
-              ir_link=str(tmp_path / "ir"))
-    sim.world.rtc_s = START
-    sim.power_on()
-    headend.meter_now = lambda: sim.world.rtc_s + 946684800      # utc_offset_s 0
-    yield sim, broker, headend
-    sim.finish()
-    headend.close()
-    broker.stop()
+    headend = sim = None
+    try:                        # the broker goes whatever happens to the meter
+        headend = HeadEnd(broker.port)
+        with open(EXAMPLE) as f:
+            config = json.load(f)
+        config["online"] = {"broker": "127.0.0.1:%d" % broker.port, "utc_offset_s": 0,
+                            "command_key": CMD_KEY.hex(), "broker_password": BROKER_PASSWORD}
+        state = str(tmp_path / "state")
+        os.makedirs(state)
+        with open(os.path.join(state, "meter.json"), "w") as f:
+            json.dump(config, f)
+        sim = Sim(state, heap=HEAP, runtime="frozen32", heap_mode="step",
+                  ir_link=str(tmp_path / "ir"))
+        sim.world.rtc_s = START
+        sim.power_on()
+        headend.meter_now = lambda: sim.world.rtc_s + 946684800      # utc_offset_s 0
+        yield sim, broker, headend
+    finally:
+        try:
+            if sim is not None:
+                sim.finish()
+        finally:
+            if headend is not None:
+                headend.close()
+            broker.stop()
 
 
 def token(minute):

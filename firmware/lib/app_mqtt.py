@@ -24,6 +24,7 @@ _BACKOFF_MAX_S = const(900)
 _DRAIN = const(8)           # backlog messages a turn, then the other tasks run
 _INBOX = const(4)           # commands held between two turns (more are not answered)
 _NEVER_MS = const(86400000)
+_NO_HEAP_MS = const(60000)
 
 
 def backoff_s(failures, rand16):
@@ -55,12 +56,14 @@ class Session:
         self.last_out = 0
         self.inbox = []
         self.connects = 0
+        self.memory_errors = 0
 
     def state(self):
         """For the status: no secret, no socket."""
         link = self.link
         return {"connected": self.client is not None, "connects": self.connects,
                 "failures": self.failures, "retry_at": self.retry_at,
+                "memory_errors": self.memory_errors,
                 "published": link.published, "refused": link.refused,
                 "backlog_bytes": link.outbox.size - link.outbox.sent,
                 "coarsened": link.outbox.coarsened, "last_ctr": link.rec["ctr"]}
@@ -73,6 +76,11 @@ class Session:
     def connect(self, now):
         from umqtt.simple import MQTTClient
         cfg = self.cfg
+        if cfg["tls"]:      # umqtt 1.3.4 imports ussl, which MicroPython 1.22+ calls ssl
+            import sys
+            if "ussl" not in sys.modules:
+                import ssl
+                sys.modules["ussl"] = ssl
         pan = self.link.pan
         password = cfg["broker_password"]
         c = MQTTClient(pan, cfg["host"], cfg["port"], user=pan if password else None,
@@ -112,6 +120,14 @@ class Session:
                 pass
         self.retry_at = now + backoff_s(self.failures, _rand16())
         self.failures += 1
+
+    def short_of_heap(self, now):
+        """A MemoryError in a turn: the connection goes (its buffers with it); what was
+        not acknowledged is in the backlog or is sent again, with its seq, later."""
+        self.memory_errors += 1
+        self.inbox = []
+        if self.client is not None:
+            self.drop(now)
 
     def publish(self, leaf, payload):
         try:
@@ -188,13 +204,24 @@ def load_code():
 
 
 async def task(app, sleep):
+    """The session is made once (a restart after a crash keeps it and its frame). Short
+    of heap, the task lets go of its connection and waits, instead of crashing every
+    second: a crash is a saved event, and the other tasks need that heap to meter."""
     cfg = app.online_cfg
     if cfg is None or "pan" not in app.identity:
         while True:                 # not an online meter
             await sleep(_NEVER_MS, True)
-    load_code()
-    session = Session(app, cfg, getattr(app.board, "network", None))
-    app.online = session
+    while app.online is None:
+        try:
+            load_code()
+            app.online = Session(app, cfg, getattr(app.board, "network", None))
+        except MemoryError:
+            await sleep(_NO_HEAP_MS, True)
+    session = app.online
     while True:
-        ms = session.step(app.now())
+        try:
+            ms = session.step(app.now())
+        except MemoryError:
+            session.short_of_heap(app.now())
+            ms = _NO_HEAP_MS
         await sleep(ms, False, "net")
