@@ -295,3 +295,15 @@ def test_broker_restart_and_a_day_offline_are_replayed_in_order(online):
     tokens = [e for e in headend.json("event") if e["code"] == "token.result"]
     assert tokens and tokens[-1]["t"] < times[1]       # with the time it happened
     assert sim.heap_peak < 64 * 1024 and sim.status()["crashes"] == 0
+
+
+def test_the_mqtt_client_ships_in_the_bundle_and_the_frozen_image():
+    """One list: the bundle's file plan, which the frozen manifest is made from."""
+    from host.firmware.manifest import frozen_modules
+    from host.provisioning.bundle import plan
+    for board in ("esp32", "sim"):
+        shipped = [dest for _, dest, _ in plan(ROOT, board)]
+        for name in ("lib/umqtt/simple.mpy", "lib/app_mqtt.mpy", "lib/online/link.mpy"):
+            assert name in shipped, (board, name)
+    frozen = [n for _, names in frozen_modules("sim") for n in names]
+    assert "umqtt/simple.py" in frozen and "online/commands.py" in frozen
