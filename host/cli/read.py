@@ -44,7 +44,8 @@ def port(args):
 
 
 def options(args):
-    return {"timeout": args.timeout, "echo": args.echo, "switch_delay": args.switch_delay}
+    return {"timeout": args.timeout, "echo": args.echo, "switch_delay": args.switch_delay,
+            "retries": args.retries}
 
 
 def print_rows(rows, args):
@@ -159,6 +160,8 @@ def common(parser, suppress, port=True):
                         help="device address for /?ADDRESS! (a meter on a shared bus)")
     parser.add_argument("--timeout", type=wait_arg, default=default(3.0), metavar="S",
                         help="seconds to wait for each answer (default 3)")
+    parser.add_argument("--retries", type=int_arg, default=default(2), metavar="N",
+                        help="sign-ons sent again when nothing answers (default 2)")
     parser.add_argument("--echo", choices=("auto", "on", "off"), default=default("auto"),
                         help="the optical head echoes what is sent (default: found out)")
     parser.add_argument("--switch-delay", type=wait_arg, default=default(0.0), metavar="S",

@@ -5,7 +5,9 @@
 What real optical heads and converters do is expected: the echo of what the host sends
 (detected at the sign-on, then dropped), a baud switch done on the open port (a re-open
 would flush the meter's first bytes), a meter that answers late (up to ``timeout``
-seconds per answer). Every failure is a ``ReadoutError`` in one line.
+seconds per answer), a sign-on lost on the way (a meter waking up or rebooting drops
+what came before it listens; a head not yet aligned): sent again ``retries`` times when
+nothing at all came back. Every failure is a ``ReadoutError`` in one line.
 """
 import time
 
@@ -62,8 +64,10 @@ def parse_data_set(text):
 
 
 class ModeCClient:
-    def __init__(self, port, address="", timeout=3.0, echo="auto", switch_delay=0.0):
+    def __init__(self, port, address="", timeout=3.0, echo="auto", switch_delay=0.0,
+                 retries=2):
         self.port_name = port
+        self.retries = retries
         self.address = address
         self.timeout = timeout
         self.echo = echo                # "auto" (found at the sign-on), "on", "off"
@@ -114,8 +118,18 @@ class ModeCClient:
     def sign_on(self):
         """/?[address]! -> the identification; returns it (e.g. '/PPM5PREPAY')."""
         request = ("/?%s!\r\n" % self.address).encode()
-        self.serial.reset_input_buffer()
-        self._buf = b""
+        for _ in range(self.retries + 1):
+            self.serial.reset_input_buffer()
+            self._buf = b""
+            try:
+                return self._sign_on(request)
+            except ReadoutError as exc:
+                if self._buf or not str(exc).startswith("no identification"):
+                    raise
+        raise ReadoutError("no identification from the meter at %s within %.1f s (%d tries)"
+                           % (self.port_name, self.timeout, self.retries + 1))
+
+    def _sign_on(self, request):
         self._send(request)
 
         def line(b):
