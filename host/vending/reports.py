@@ -12,7 +12,7 @@ cell through ``text.csv_cell`` (no formula can start a cell).
 import csv
 import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 
 from host.vending import schema
 from host.parse import format_fixed
@@ -74,9 +74,7 @@ def by_channel(conn, start, end):
     return [_present(r) for r in conn.execute(query).mappings()]
 
 
-# Audit actions that change what a customer's meter does (marked on the dashboard).
-SERVICE_CHANGES = ("meter_add", "meter_move", "meter_status", "meter_tariff", "key_change", "tariff_revise",
-                   "debt_set")
+SERVICE_CHANGES = schema.SERVICE_CHANGE_ACTIONS
 
 
 def service_changes(conn, since, limit=50):
@@ -85,7 +83,8 @@ def service_changes(conn, since, limit=50):
     a = schema.audit_log
     return [dict(r) for r in conn.execute(
         select(a.c.at, a.c.operator, a.c.action, a.c.subject, a.c.payload)
-        .where(a.c.action.in_(SERVICE_CHANGES), a.c.at >= since).order_by(a.c.id.desc()).limit(limit)).mappings()]
+        .where(text(schema.SERVICE_CHANGES_WHERE), a.c.at >= since)      # ix_audit_log_service_changes
+        .order_by(a.c.at.desc(), a.c.id.desc()).limit(limit)).mappings()]
 
 
 def _shift_month(year, month, delta):

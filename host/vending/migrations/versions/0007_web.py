@@ -1,5 +1,6 @@
 """The web console's tables: customers' self-service logins (a password an operator sets
-for the account; the failed logins are throttled in ``login_failures`` as operators' are).
+for the account; the failed logins are throttled in ``login_failures`` as operators' are),
+and a partial index of the audit trail's service changes (the dashboard's list).
 
 Payment-provider callbacks need no table of their own: each one is a line of the
 ``payments`` table under the provider's name as its source, as a statement line is.
@@ -18,6 +19,10 @@ branch_labels = None
 depends_on = None
 
 
+SERVICE_CHANGE_ACTIONS = ("meter_add", "meter_move", "meter_status", "meter_tariff", "key_change",
+                          "tariff_revise", "debt_set")
+
+
 def upgrade():
     op.create_table('customer_logins',
     sa.Column('customer_id', sa.Integer(), nullable=False),
@@ -27,7 +32,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id']),
     sa.PrimaryKeyConstraint('customer_id')
     )
+    where = sa.text("action IN (%s)" % ", ".join("'%s'" % a for a in SERVICE_CHANGE_ACTIONS))
+    op.create_index('ix_audit_log_service_changes', 'audit_log', ['at'], sqlite_where=where,
+                    postgresql_where=where)
 
 
 def downgrade():
+    op.drop_index('ix_audit_log_service_changes', table_name='audit_log')
     op.drop_table('customer_logins')
