@@ -6,8 +6,9 @@ Meter: boards/sim/examples/electricity-currency-tou.json (TOU tariff, standing c
 15-minute metering bound). Load: 24 hourly steps a day (about 10 kWh/day), repeated
 for 365 days; one 100 000 KES token at the start. Prints wall time, the meter process's
 CPU time (the steadier figure on a shared machine), meter-seconds per second, wake-ups,
-block writes (and the flash device: RamFlash is the mapped image), task crashes and
-heap; also a 30-day run for the heap figure. Prints numbers only.
+block writes (and the flash device: RamFlash is the mapped image), task crashes, heap
+and the machine's load average (wall time on a shared machine follows it); also a 30-day
+run for the heap figure. Prints numbers only.
 """
 import json
 import os
@@ -105,11 +106,12 @@ def main(runtimes):
             print("%3d days  heap stats %-3s  %6.1f s wall  %5.1f s CPU (meter)  %8d meter-s/s  "
                   "%5d kWh  %6d "
                   "wake-ups  %6d steps  %7d block writes (%s)  credit left %s %s  %d task "
-                  "crash(es)  peak live heap %d B (after boot %d B)" % (
+                  "crash(es)  peak live heap %d B (after boot %d B)  load average %.1f" % (
                       days, "on" if heap_stats else "off", wall, cpu, days * 86400 / wall,
                       st["import_milli"] // 1000, info["wakeups"], info["steps"],
                       info["flash_writes"], info.get("flash"), st["credit"],
-                      st["credit_unit"], st["crashes"], info["heap_peak"], info["heap_boot"]),
+                      st["credit_unit"], st["crashes"], info["heap_peak"], info["heap_boot"],
+                      os.getloadavg()[0]),
                   flush=True)
 
 

@@ -251,6 +251,8 @@ class Sim:
 
     # -- power
     def power_on(self):
+        if self.meter is not None:      # a second process would share its flash image
+            raise SimError("the meter is already on")
         if self.world.rtc_s is None:
             self.world.rtc_s = int(local_now())
         self.meter = Meter(self)
@@ -478,7 +480,8 @@ def run_script(sim, commands, out):
                                                             "power_fail"):
         run_command(sim, commands[first], out)      # the meter is still off
         first += 1
-    sim.power_on()
+    if not sim.on:                  # a session's later scripts find it on
+        sim.power_on()
     if sim.cut:
         return 0, commands[first:]
     for i in range(first, len(commands)):
