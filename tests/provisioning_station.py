@@ -23,6 +23,7 @@ KEY_PARTITION = 8192            # the sim flash's last 2 blocks (docs/meter-secu
 PASSPHRASE = "correct horse battery staple"
 TECHNICIAN = {"PREPAY_OPERATOR": "tom", "PREPAY_OPERATOR_PASSWORD": "tom-secret-1"}
 BROKER = "127.0.0.1:1883"
+IR_TIMEOUT_S = 60               # a simulated meter on a loaded machine answers late, not never
 
 
 class Station:
@@ -80,7 +81,7 @@ class Station:
 
     def provision_args(self, board, config, pan=PAN, json_out=False):
         return ["provision", "meter", "--port", board.console, "--ir-port", board.ir,
-                "--config", config, "--meter", pan] + (["--json"] if json_out else [])
+                "--config", config, "--meter", pan, "--ir-timeout", IR_TIMEOUT_S] + (["--json"] if json_out else [])
 
     def provision(self, board, config, pan=PAN, env=None, check=True, json_out=False):
         """As tom, the technician."""

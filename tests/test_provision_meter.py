@@ -14,8 +14,8 @@ import pytest
 
 from host.readout import jobs
 from tests.console_board import BIN, BenchBoard
-from tests.provisioning_station import (KEY, KEY_PARTITION, OTHER_PAN, PAN, TECHNICIAN_PW,
-                                        Station, database_url, model_config)
+from tests.provisioning_station import (IR_TIMEOUT_S, KEY, KEY_PARTITION, OTHER_PAN, PAN,
+                                        TECHNICIAN_PW, Station, database_url, model_config)
 
 CLERK = {"PREPAY_OPERATOR": "alice", "PREPAY_OPERATOR_PASSWORD": "alice-secret-1"}
 
@@ -48,7 +48,7 @@ def one_line_error(done, step):
 
 
 def credit_cents(port):
-    value = {r["obis"]: r["value"] for r in jobs.readout(port, timeout=5)}["0-0:19.0.0"]
+    value = {r["obis"]: r["value"] for r in jobs.readout(port, timeout=IR_TIMEOUT_S)}["0-0:19.0.0"]
     whole, _, frac = value.partition(".")
     return int(whole) * 100 + int(frac or 0)
 
@@ -84,7 +84,7 @@ def test_blank_board_to_a_sale_accepted_on_the_meter(board, station, tmp_path):
 
     before = credit_cents(board.ir)
     token = sell(station)["tokens"][0]["digits"]
-    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=5) == (True, "Accept")
+    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=IR_TIMEOUT_S) == (True, "Accept")
     assert credit_cents(board.ir) - before >= 8600      # 100.00 less 16% VAT, at least
     board.stop()
     station.stop()
@@ -218,11 +218,11 @@ def test_provisioning_again_keeps_tokens_sold_before(board, station, tmp_path):
     station.provision(board, config)
     entered, waiting = sell(station), sell(station, "50.00")
     token = entered["tokens"][0]["digits"]
-    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=5) == (True, "Accept")
+    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=IR_TIMEOUT_S) == (True, "Accept")
     again = station.provision(board, config)
     assert "the meter keeps its TID memory" in again.stderr
-    assert jobs.send_token(board.ir, TECHNICIAN_PW, waiting["tokens"][0]["digits"], timeout=5) == (True, "Accept")
-    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=5)[1] == "Used"
+    assert jobs.send_token(board.ir, TECHNICIAN_PW, waiting["tokens"][0]["digits"], timeout=IR_TIMEOUT_S) == (True, "Accept")
+    assert jobs.send_token(board.ir, TECHNICIAN_PW, token, timeout=IR_TIMEOUT_S)[1] == "Used"
 
     late = sell(station, "20.00")
     board.stop()
@@ -232,6 +232,6 @@ def test_provisioning_again_keeps_tokens_sold_before(board, station, tmp_path):
         assert "new TID memory from TID" in fresh.stderr
         assert "1 token(s) sold before are Old on this meter (new TID memory): receipts %d" \
             % late["receipt"] in fresh.stdout
-        assert jobs.send_token(spare.ir, TECHNICIAN_PW, late["tokens"][0]["digits"], timeout=5)[1] == "Old"
+        assert jobs.send_token(spare.ir, TECHNICIAN_PW, late["tokens"][0]["digits"], timeout=IR_TIMEOUT_S)[1] == "Old"
     finally:
         spare.stop()

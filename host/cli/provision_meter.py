@@ -24,7 +24,8 @@ def run_meter(args):
                          db=args.db, cacert=args.cacert, passphrase=passphrase)
     report = provision(args.port, args.config, args.meter, door, ir_port=args.ir_port,
                        board=args.board, firmware_image=args.firmware_image,
-                       erase=args.erase, progress=progress, boot_timeout_s=args.boot_timeout)
+                       erase=args.erase, progress=progress, boot_timeout_s=args.boot_timeout,
+                       ir_timeout_s=args.ir_timeout)
     print(json.dumps(report, indent=2) if args.json else summary(report))
 
 
@@ -49,6 +50,8 @@ def register_meter(commands):
                    "whole flash first")
     p.add_argument("--boot-timeout", type=wait_arg, default=120, metavar="SECONDS",
                    help="how long the first boot may take (default %(default)s s)")
+    p.add_argument("--ir-timeout", type=wait_arg, default=15, metavar="SECONDS",
+                   help="how long the meter may take to answer over the optical port (default %(default)s s)")
     p.add_argument("--server", metavar="URL", help="the vending server to get the keys from and "
                    "record the meter at, as the technician (default: PREPAY_SERVER; unset: the "
                    "database itself, on a single station)")

@@ -41,8 +41,9 @@ class StepFailed(UserError):
 class Provisioning:
     """One run; ``done`` collects each step's result for the summary and the record."""
 
-    def __init__(self, port, ir_port, config, pan, board, progress, boot_timeout_s):
+    def __init__(self, port, ir_port, config, pan, board, progress, boot_timeout_s, ir_timeout_s=5):
         self.port, self.ir_port, self.pan, self.board = port, ir_port, pan, board
+        self.ir_timeout_s = ir_timeout_s
         self.config = config
         self.progress = progress
         self.boot_timeout_s = boot_timeout_s
@@ -64,7 +65,8 @@ class Provisioning:
 
 
 def provision(port, config_path, pan, open_door, ir_port=None, board="sim",
-              firmware_image=None, erase=False, progress=None, boot_timeout_s=120):
+              firmware_image=None, erase=False, progress=None, boot_timeout_s=120,
+              ir_timeout_s=5):
     """Provision the meter on ``port``; the report (steps, identity, hashes, bytes).
     ``open_door()``: the vending station (``host.provisioning.vending.Door``), opened at
     the step that needs it; it gives the keys and takes the commissioning record once
@@ -75,7 +77,7 @@ def provision(port, config_path, pan, open_door, ir_port=None, board="sim",
     if not isinstance(config, dict):
         raise UserError("%s: the meter configuration is a JSON object" % config_path)
     config.setdefault("identity", {})["pan"] = pan
-    run = Provisioning(port, ir_port, config, pan, board, progress, boot_timeout_s)
+    run = Provisioning(port, ir_port, config, pan, board, progress, boot_timeout_s, ir_timeout_s)
     started = time.monotonic()
     console = door = None
     try:
@@ -251,7 +253,7 @@ def optical_tests(run, timezone):
             run.begin(name)
             run.done("skipped", why)
         return
-    opts = {"timeout": 5}
+    opts = {"timeout": run.ir_timeout_s}
     run.begin("readout")
     values = {r["obis"]: r["value"] for r in jobs.readout(run.ir_port, **opts)}
     serial = (run.config.get("identity") or {}).get("serial")
@@ -273,7 +275,7 @@ def optical_tests(run, timezone):
     run.done("ok", "%s over W1 0-0:19.40.0: %s (display, load switch, KRN, SGC)"
              % (token, result))
     run.begin("relay")
-    seen = watch_output(run.ir_port, password)
+    seen = watch_output(run.ir_port, password, run.ir_timeout_s)
     if seen[0] == "0" and "1" not in seen:
         run.done("held off", "the supply is off (no credit yet): the load switch test "
                  "never connects it")
@@ -283,13 +285,13 @@ def optical_tests(run, timezone):
         run.fail("the relay did not open for the load switch test (%s)" % "".join(seen))
 
 
-def watch_output(port, password):
+def watch_output(port, password, timeout_s):
     """The relay's positions, read over IR until the load switch test is over."""
     from host.readout import jobs
     seen = []
     end = time.monotonic() + SWITCH_WATCH_S
     while time.monotonic() < end:
-        value = jobs.read_codes(port, [OUTPUT_STATE], password, timeout=5)[0]["value"]
+        value = jobs.read_codes(port, [OUTPUT_STATE], password, timeout=timeout_s)[0]["value"]
         if not seen or seen[-1] != value:
             seen.append(value)
         if len(seen) >= 3 or (seen == ["0"] and time.monotonic() > end - 5):

@@ -13,6 +13,7 @@ from tokens.tid import tid_at
 
 ALARM_LOW1, ALARM_LOCKOUT = 1 << 0, 1 << 9
 ACCEPT = "1"                            # 0-0:128.40.0, the last token's result code
+IR_TIMEOUT_S = 30                       # a meter's answer: late on a loaded machine, never lost
 
 
 class Tokens:
@@ -41,7 +42,7 @@ def tokens(rig):
 def read(rig, *codes):
     """The readout over IR as {obis: value}; ``codes``: those values only."""
     with rig.optical() as port:
-        values = {r["obis"]: r["value"] for r in jobs.readout(port, timeout=5)}
+        values = {r["obis"]: r["value"] for r in jobs.readout(port, timeout=IR_TIMEOUT_S)}
     return [values.get(c) for c in codes] if codes else values
 
 
@@ -78,14 +79,14 @@ def test_a_token_sent_over_ir_credits_once(rig, tokens):
     before = cents(read(rig, "0-0:19.0.0")[0])
     digits = tokens.credit(4000)
     with rig.optical() as port:
-        assert jobs.send_token(port, TECHNICIAN, digits, timeout=5) == (True, "Accept")
-        assert jobs.send_token(port, TECHNICIAN, digits, timeout=5) == (False, "Used")
+        assert jobs.send_token(port, TECHNICIAN, digits, timeout=IR_TIMEOUT_S) == (True, "Accept")
+        assert jobs.send_token(port, TECHNICIAN, digits, timeout=IR_TIMEOUT_S) == (False, "Used")
     assert cents(read(rig, "0-0:19.0.0")[0]) - before >= 4000
 
 
 def test_supply_switches_with_credit_under_load(rig, need, tokens):
     with rig.optical() as port:
-        jobs.send_token(port, TECHNICIAN, tokens.credit(3000), timeout=5)   # 30.00 + EC
+        jobs.send_token(port, TECHNICIAN, tokens.credit(3000), timeout=IR_TIMEOUT_S)   # 30.00 + EC
     need(rig.set_load, 2000)
     need(rig.advance, 60)
     assert read(rig, "0-0:96.3.10", "1-0:1.7.0") == ["1", "2.000"]
@@ -93,14 +94,14 @@ def test_supply_switches_with_credit_under_load(rig, need, tokens):
     output, credit = read(rig, "0-0:96.3.10", "0-0:19.0.0")
     assert output == "0" and cents(credit) <= 0
     with rig.optical() as port:
-        jobs.send_token(port, TECHNICIAN, tokens.credit(20000), timeout=5)
+        jobs.send_token(port, TECHNICIAN, tokens.credit(20000), timeout=IR_TIMEOUT_S)
     need(rig.advance, 60)
     assert read(rig, "0-0:96.3.10")[0] == "1"
 
 
 def test_the_low_credit_alarm(rig, need, tokens):
     with rig.optical() as port:
-        jobs.send_token(port, TECHNICIAN, tokens.credit(15000), timeout=5)
+        jobs.send_token(port, TECHNICIAN, tokens.credit(15000), timeout=IR_TIMEOUT_S)
     assert int(read(rig, "0-0:128.97.0")[0], 16) & ALARM_LOW1 == 0
     need(rig.set_load, 2000)
     need(rig.advance, 90 * 60)          # 150.00 - 60.00 < 100.00: low1
@@ -110,7 +111,7 @@ def test_the_low_credit_alarm(rig, need, tokens):
 def test_a_power_cut_keeps_the_books(rig, need, tokens):
     """bought = left + used, to the unit of money (micro), before and after the cut."""
     with rig.optical() as port:
-        jobs.send_token(port, TECHNICIAN, tokens.credit(50000), timeout=5)
+        jobs.send_token(port, TECHNICIAN, tokens.credit(50000), timeout=IR_TIMEOUT_S)
     need(rig.set_load, 1500)
     need(rig.advance, 2 * 3600 + 17)
     before = need(rig.status)
@@ -132,10 +133,10 @@ def test_a_power_cut_keeps_the_books(rig, need, tokens):
 def test_a_clock_jump_across_a_tou_boundary(rig):
     """Weekdays: rate 1 from 06:00, rate 2 from 17:00 (the TOU example)."""
     with rig.optical() as port:
-        jobs.set_clock(port, TECHNICIAN, "2026-11-24T16:59:00", timeout=5)
+        jobs.set_clock(port, TECHNICIAN, "2026-11-24T16:59:00", timeout=IR_TIMEOUT_S)
     assert read(rig, "0-0:96.14.0")[0] == "0001"
     with rig.optical() as port:
-        jobs.set_clock(port, TECHNICIAN, "2026-11-24T17:00:30", timeout=5)
+        jobs.set_clock(port, TECHNICIAN, "2026-11-24T17:00:30", timeout=IR_TIMEOUT_S)
     assert read(rig, "0-0:96.14.0")[0] == "0002"
 
 
