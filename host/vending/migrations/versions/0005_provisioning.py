@@ -1,7 +1,7 @@
-"""Provisioning's tables and columns (owned by the issue-15 work: e.g. the technician role).
-
-Placeholder in the chain so that parallel work can each fill its own revision; it changes
-nothing until filled.
+"""Provisioning (issue 15): nothing to change. The technician role is a value of
+``operators.role`` (text), the commissioning records came with 0003, and the command
+root of online meters is a ``settings`` row. Kept in the chain, empty, so the revisions
+after it stay as numbered.
 
 Revision ID: 0005
 Revises: 0004
