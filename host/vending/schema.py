@@ -247,6 +247,17 @@ customer_logins = Table(
     Column("set_by", String(64), nullable=False),
 )
 
+# Browser sessions of the web console (host/web/auth.py): the cookie's SHA-256 only, one
+# per operator or customer; kept here so a restart logs nobody out and processes share them.
+browser_sessions = Table(
+    "browser_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),                  # operator | customer
+    Column("subject_id", Integer, nullable=False),              # operators.id or customers.id
+    Column("expires_at", DateTime, nullable=False),
+    UniqueConstraint("kind", "subject_id", name="uq_browser_sessions_subject"),
+)
+
 audit_log = Table(
     "audit_log", metadata,
     Column("id", Integer, primary_key=True, autoincrement=False),  # chain position, 1..n

@@ -99,7 +99,8 @@ def mount(app, providers=(), session_seconds=auth.SESSION_SECONDS, secure_cookie
     from starlette.exceptions import HTTPException
     from host.web import pages_accounts, pages_counter, pages_customer, pages_online, pages_reports
 
-    web = Web(app.state.station, auth.BrowserSessions(session_seconds), providers, secure_cookies)
+    web = Web(app.state.station, auth.BrowserSessions(app.state.station, session_seconds), providers,
+              secure_cookies)
     app.state.web, app.state.web_sessions = web, web.sessions
     app.mount("/web/static", StaticFiles(directory=os.path.join(HERE, "static")), name="web-static")
 

@@ -1,9 +1,10 @@
 """Browser sessions for the web console: who is logged in, with which role, and the CSRF
 token every state-changing form carries.
 
-A session is a random cookie value (HttpOnly, SameSite=Strict, Secure under TLS) mapped in
-the server's memory to an operator or a customer, with its own CSRF token and expiry; a
-new login closes that person's earlier browser session. Operators log in through
+A session is a random cookie value (HttpOnly, SameSite=Strict, Secure under TLS) whose
+SHA-256 the database maps to an operator or a customer until it expires (a restart logs
+nobody out); its CSRF token is derived from the cookie; a new login closes that
+person's earlier browser session. Operators log in through
 ``office.login`` (the server's password check, throttling and audit trail), customers
 through ``selfservice.login``. Every request reads the operator's row again, so a
 disable or role change counts at once, as on the API.
@@ -13,16 +14,17 @@ carries that role (``check.role``) so the route-by-role table is made from the a
 routes (``route_roles``). A POST also needs the session's CSRF token, as the form field
 ``csrf`` or the header ``X-CSRF-Token`` (htmx sends it), compared in constant time.
 """
+import datetime
+import hashlib
 import hmac
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from host.vending import operators, schema
+from host.vending.db import begin_write
 
 OPERATOR_COOKIE = "prepay_operator"
 CUSTOMER_COOKIE = "prepay_customer"
@@ -35,42 +37,51 @@ class Session:
     kind: str            # "operator" | "customer"
     subject_id: int
     csrf: str
-    expires: float
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def csrf_of(token):
+    """The session's CSRF token: derived from the cookie (which a page from elsewhere cannot
+    read), so the database holds neither."""
+    return hashlib.sha256(b"prepay-csrf\0" + token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class BrowserSessions:
-    def __init__(self, seconds=SESSION_SECONDS, customer_seconds=CUSTOMER_SESSION_SECONDS, clock=time.monotonic):
+    """Sessions in the database (``browser_sessions``: the cookie's SHA-256), one per
+    operator or customer; a restart or another server process on the database keeps them."""
+
+    def __init__(self, station, seconds=SESSION_SECONDS, customer_seconds=CUSTOMER_SESSION_SECONDS):
+        self.station = station
         self.seconds = {"operator": seconds, "customer": customer_seconds}
-        self.clock = clock
-        self._by_token, self._by_subject = {}, {}
-        self._lock = threading.Lock()
 
     def open(self, kind, subject_id):
         token = secrets.token_urlsafe(32)
-        with self._lock:
-            self._close((kind, subject_id))
-            self._by_token[token] = Session(kind, subject_id, secrets.token_urlsafe(32),
-                                            self.clock() + self.seconds[kind])
-            self._by_subject[(kind, subject_id)] = token
+        b = schema.browser_sessions
+        now = self.station.clock()
+        with begin_write(self.station.engine) as conn:
+            conn.execute(delete(b).where(b.c.kind == kind, b.c.subject_id == subject_id))
+            conn.execute(insert(b).values(token_hash=_hash(token), kind=kind, subject_id=subject_id,
+                                          expires_at=now + datetime.timedelta(seconds=self.seconds[kind])))
         return token
 
     def get(self, token, kind):
-        with self._lock:
-            found = self._by_token.get(token or "")
-            if found is None or found.kind != kind:
-                return None
-            if self.clock() >= found.expires:
-                self._close((kind, found.subject_id))
-                return None
-            return found
+        if not token:
+            return None
+        b = schema.browser_sessions
+        with self.station.engine.connect() as conn:
+            row = conn.execute(select(b.c.subject_id, b.c.expires_at)
+                               .where(b.c.token_hash == _hash(token), b.c.kind == kind)).first()
+        if row is None or self.station.clock() >= row.expires_at:
+            return None
+        return Session(kind, row.subject_id, csrf_of(token))
 
     def close(self, kind, subject_id):
-        with self._lock:
-            self._close((kind, subject_id))
-
-    def _close(self, subject):
-        token = self._by_subject.pop(subject, None)
-        self._by_token.pop(token, None)
+        b = schema.browser_sessions
+        with begin_write(self.station.engine) as conn:
+            conn.execute(delete(b).where(b.c.kind == kind, b.c.subject_id == subject_id))
 
 
 class LoginNeeded(Exception):

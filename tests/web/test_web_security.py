@@ -160,3 +160,24 @@ def test_no_secret_in_any_page(app, world, new_browser):
     for page in pages + [pdf.content.decode("latin-1")]:
         for secret in secrets:
             assert secret not in page
+
+
+def test_sessions_survive_a_restart_expire_and_are_stored_hashed(app, world, new_browser):
+    from sqlalchemy import select
+    from host.web.app import create_app
+    from webkit import Browser
+    b = new_browser()
+    b.login("alice", "alice-password")
+    cookie = b.client.cookies.get("prepay_operator")
+    with world.engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(select(schema.browser_sessions))]
+    assert len(stored) == 1 and cookie not in repr(stored) and b.csrf not in repr(stored)
+    again = Browser(create_app(world.station))               # the server restarted
+    again.client.cookies.set("prepay_operator", cookie)
+    assert again.get("/web/").status_code == 200
+    world.clock.advance(hours=8, seconds=1)
+    assert again.get("/web/").status_code == 303
+    b.login("alice", "alice-password")                       # a new login replaces the old session
+    other = new_browser()
+    other.login("alice", "alice-password")
+    assert b.get("/web/").status_code == 303 and other.get("/web/").status_code == 200
