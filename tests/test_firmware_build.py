@@ -4,6 +4,7 @@ the firmware from the image. The first build costs about a minute; later ones co
 from the cache (``prepay firmware build``)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -165,3 +166,22 @@ def test_the_port_build_folder_is_one_per_build_configuration(tmp_path, monkeypa
     (module / "micropython.mk").unlink()
     module.rmdir()
     assert folder() not in (first, second)             # a tree without the C module
+
+
+def test_the_readme_builds_by_hand_what_prepay_firmware_build_builds():
+    """README's hand-made 32-bit build passes make what host/firmware/build.py passes."""
+    import fnmatch
+    from host.firmware import source
+    with open(os.path.join(REPO_ROOT, "README.md")) as f:
+        text = f.read()
+    block = text[text.index("The same 32-bit build by hand"):]
+    block = block[block.index("```\n") + 4:]
+    block = block[:block.index("```")]
+    bits, prefix, march, extra, _ = firmware.TARGETS["frozen32"]
+    for option in firmware.MAKE_OPTIONS + extra + (
+            "CROSS_COMPILE=" + prefix, "MPY_CROSS_FLAGS=-march=" + march,
+            "USER_C_MODULES=$PWD/boards/sim/" + firmware.C_MODULES):
+        assert option in block
+    assert "prepay firmware manifest --board sim --port unix >" in block
+    tarball = re.search(r"\.\./shared/micropython/(\S+\.tar\.xz)", block).group(1)
+    assert fnmatch.fnmatch(tarball, os.path.basename(source.SHARED_TARBALLS))
