@@ -57,7 +57,7 @@ def test_the_romfs_layout_puts_lib_in_the_romfs_partition(tmp_path):
     merged = open(out, "rb").read()
     files = field_image.read_littlefs(merged[0x200000:0x200000 + 510 * 4096])
     assert set(files) == {"boot.py", "main.py", "meter.json"}
-    assert merged[0x1E0000:0x1E0003] == b"\xd2\xcd\x31"      # ROMFS's header
+    assert merged[0x1C0000:0x1C0003] == b"\xd2\xcd\x31"      # ROMFS's header
     assert report["layout"] == "romfs"
 
 
