@@ -16,6 +16,7 @@ shared and the time figures are noisy (the heap figures are not).
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -37,6 +38,7 @@ TOP_K = 80
 STEP_K = 2
 BOTTOM_K = 56
 ROOMY = "200K"
+TIME_LIMIT_S = 900       # the online story takes 3-4 min on a loaded machine
 
 
 def run(heap, broker):
@@ -59,9 +61,11 @@ def run(heap, broker):
                   runtime=RUNTIME, firmware=FIRMWARE)
         try:
             run_script(sim, parse(text + "\nserve 2s\nstatus", state), open(os.devnull, "w"))
-        finally:
-            if sim.meter is not None and not sim.cut:
-                sim.finish()
+        except BaseException:       # a failed or interrupted run leaves no meter process
+            if sim.meter is not None:
+                sim.meter.kill()
+            raise
+        sim.finish()
         time.sleep(1)
         got = len(headend.got) if headend else 0
         return sim.last_status, sim, got
@@ -71,11 +75,27 @@ def run(heap, broker):
         shutil.rmtree(state, ignore_errors=True)
 
 
+class TimeLimit(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise TimeLimit()
+
+
 def passes(heap_k, broker):
+    """None when the story runs in ``heap_k`` KB, else why not (a task restarting every
+    second in a heap too small can take many times the story's time: a limit)."""
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(TIME_LIMIT_S)
     try:
         status = run("%dK" % heap_k, broker)[0]
+    except TimeLimit:
+        return "over the %d s time limit" % TIME_LIMIT_S
     except UserError as exc:
         return str(exc).splitlines()[0]
+    finally:
+        signal.alarm(0)
     return "%d task crash(es)" % status["crashes"] if status["crashes"] else None
 
 

@@ -184,6 +184,36 @@ def online(tmp_path):
             broker.stop()
 
 
+def test_in_a_heap_too_small_the_meter_stays_offline_and_meters(tmp_path):
+    """64K on frozen32 is not enough for an online meter (docs/mqtt.md): it says so once
+    and meters and takes tokens as an offline one, instead of starving its other tasks."""
+    broker = Broker(str(tmp_path / "broker"))
+    try:
+        with open(EXAMPLE) as f:
+            config = json.load(f)
+        config["online"] = {"broker": "127.0.0.1:%d" % broker.port,
+                            "command_key": CMD_KEY.hex(), "broker_password": BROKER_PASSWORD}
+        state = str(tmp_path / "state")
+        os.makedirs(state)
+        with open(os.path.join(state, "meter.json"), "w") as f:
+            json.dump(config, f)
+        sim = Sim(state, heap="64K", runtime="frozen32", heap_mode="off",
+                  ir_link=str(tmp_path / "ir"))
+        sim.world.rtc_s = START
+        sim.power_on()
+        try:
+            sim.send("keys %s#" % token(3))
+            sim.send("load 1000000")
+            sim.advance(6 * 3600 * 1000)
+            status = sim.status()
+        finally:
+            sim.finish()
+    finally:
+        broker.stop()
+    assert status["online"] is None and status["crashes"] == 0
+    assert status["last_token"]["result"] == "Accept" and status["import_milli"] > 0
+
+
 def token(minute):
     return build.currency_token(bytes.fromhex(KEY), "sta", "electricity",
                                 tid_at(2014, 2026, 11, 23, 7, minute), 100000).digits

@@ -25,6 +25,7 @@ _DRAIN = const(8)           # backlog messages a turn, then the other tasks run
 _INBOX = const(4)           # commands held between two turns (more are not answered)
 _NEVER_MS = const(86400000)
 _NO_HEAP_MS = const(60000)
+_HEAP_RESERVE = const(18432)    # free at start: the session's ~6 KB and the meter's work
 
 
 def backoff_s(failures, rand16):
@@ -193,6 +194,24 @@ class Session:
         return ms
 
 
+def heap_to_spare(app):
+    """Whether the heap has room for the session and still ``_HEAP_RESERVE`` for the
+    meter's own work: a meter whose heap is too small stays offline (event ``fault``
+    ``online_heap`` with the free bytes) rather than starve metering and tokens. Asked
+    once, at start: the heap only fills up from there."""
+    import gc
+    free = getattr(gc, "mem_free", None)
+    if free is None:
+        return True
+    gc.collect()
+    n = free()
+    if n >= _HEAP_RESERVE:
+        return True
+    app.meter.events.add(app.now(), "fault", "online_heap", n)
+    app.meter.events.save(app.store)
+    return False
+
+
 def load_code():
     """What an online meter runs every quarter hour, imported at once while the heap is
     young, so no module lands later between a month's records (a meter that is not
@@ -208,8 +227,8 @@ async def task(app, sleep):
     of heap, the task lets go of its connection and waits, instead of crashing every
     second: a crash is a saved event, and the other tasks need that heap to meter."""
     cfg = app.online_cfg
-    if cfg is None or "pan" not in app.identity:
-        while True:                 # not an online meter
+    if cfg is None or "pan" not in app.identity or not heap_to_spare(app):
+        while True:                 # not an online meter, or metering needs the heap
             await sleep(_NEVER_MS, True)
     while app.online is None:
         try:
