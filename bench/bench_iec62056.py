@@ -3,7 +3,18 @@ against the same bytes' time on the wire at 9600 Bd 7E1, a whole session through
 simulator's pty with the standard's delays, the engine's heap (stock and frozen32), and
 a fuzz run of random and mutated frames (``--frames``, default 100 000) with its result.
 
+``--story``: the IR task's own share of the firmware's peak heap, and whether its
+short-lived garbage (a readout allocates ~23 KB in small pieces) can fragment a small
+heap into a failure: bench_sim's household story (TOU meter, one token, the hourly
+profile) for ``--days`` (30) on ``--runtime`` (frozen32) in ``--heap`` (64K), twice:
+each simulated day ends with 6 s of real-time ``serve``, once with nobody at the port
+and once with a readout and a programming session (P1, R1 of the credit, the event
+log and the token history, a W1 of the clock, B0) through the pty. Prints the live heap
+after boot and its peak (after a collection at each wake-up, as bench_heap), task
+crashes, answers refused or failed, and the registers of both runs.
+
     .venv/bin/python bench/bench_iec62056.py [--frames N]
+    .venv/bin/python bench/bench_iec62056.py --story [--days 30] [--heap 64K] [--runtime frozen32]
 """
 import argparse
 import json
@@ -14,7 +25,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "firmware", "lib")]
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests"), os.path.join(ROOT, "firmware", "lib"),
+                os.path.join(ROOT, "bench")]
 
 ESP32_FACTOR = 200          # ../shared/docs/micropython.md section 14
 ENGINE = r"""
@@ -165,10 +177,86 @@ def fuzz_run(frames):
     return ok, sessions, bench.engine.errors, took
 
 
+def story(days, heap, runtime, readouts, firmware):
+    """(live heap after boot, peak live heap, status at the end, sessions that failed)."""
+    import threading
+    from bench_sim import CONFIG, HOURLY_W, script
+    from host.readout import jobs
+    from host.readout.client import ReadoutError
+    from host.sim.runner import Sim, run_script
+    from host.sim.script import parse
+    state = tempfile.mkdtemp(prefix="bench-iec-story-")
+    profile = os.path.join(state, "household.csv")
+    with open(profile, "w") as f:
+        f.write("\n".join("%02d:00,%d" % (h, w) for h, w in enumerate(HOURLY_W)) + "\n")
+    with open(CONFIG) as f:
+        cfg = json.load(f)
+    cfg["ir"] = {"passwords": {"reader": "rd-4711", "technician": "tech-0815"}}
+    with open(os.path.join(state, "meter.json"), "w") as f:
+        json.dump(cfg, f)
+    link = os.path.join(state, "ir")
+    devnull = open(os.devnull, "w")
+    sim = Sim(state, heap=heap, heap_mode="step", out=devnull, runtime=runtime,
+              firmware=firmware, ir_link=link)
+    head = script(days, profile).splitlines()[:3]         # at, token, load profile
+    run_script(sim, parse("\n".join(head), state), devnull)
+    failed = []
+    for day in range(days):
+        run_script(sim, parse("advance 1d", state), devnull)
+        served = threading.Thread(target=sim.serve, args=(6000,))
+        served.start()
+        if readouts:
+            try:
+                jobs.readout(link, timeout=5)
+                with jobs.programming(link, "tech-0815", timeout=5) as client:
+                    client.read("0-0:19.0.0")
+                    client.read("0-0:99.98.0", "20")
+                    client.read("0-0:99.15.0")
+                    clock = client.read("0-0:1.0.0")[0][1]
+                    client.write("0-0:1.0.0", clock)
+            except ReadoutError as exc:
+                failed.append("day %d: %s" % (day + 1, exc))
+        served.join()
+    status = sim.status()
+    sim.finish()
+    devnull.close()
+    return sim.heap_boot, sim.heap_peak, status, failed
+
+
+def story_figures(days, heap, runtime):
+    from bench_sim import measured_at
+    from host.sim.runner import firmware_for
+    firmware = firmware_for(runtime)
+    print("story: %d days on %s in -X heapsize=%s, %s" % (days, runtime, heap,
+                                                        measured_at(runtime, firmware)))
+    peaks = {}
+    for readouts in (False, True):
+        boot, peak, status, failed = story(days, heap, runtime, readouts, firmware)
+        peaks[readouts] = peak
+        books = {k: status[k] for k in ("credit_micro", "import_milli")}
+        print("  %-46s live heap after boot %d B, peak %d B; task crashes %d; sessions "
+              "failed %d; %r" % ("a readout and a programming session every day:"
+                                 if readouts else "nobody at the optical port:", boot, peak,
+                                 status["crashes"], len(failed), books))
+        for line in failed[:5]:
+            print("    " + line)
+    print("  the IR task adds %d B to the peak live heap" % (peaks[True] - peaks[False]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=100000)
+    parser.add_argument("--story", action="store_true",
+                        help="only the IR task's share of the peak heap in the 30-day story")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--heap", default="64K")
+    parser.add_argument("--runtime", default="frozen32")
     args = parser.parse_args()
+    print("load average %.2f %.2f %.2f (2 shared cores: figures are noisy)"
+          % os.getloadavg())
+    if args.story:
+        story_figures(args.days, args.heap, args.runtime)
+        return 0
     us, nbytes = engine_figures()
     wire_ms = nbytes * 10 * 1000 / 9600
     print("readout: %d bytes; engine %.1f ms on the Unix port (x%d for an ESP32: %.0f ms); "

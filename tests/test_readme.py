@@ -1,4 +1,5 @@
-"""The README's `prepay token` and `prepay key` examples work as printed."""
+"""The README's `prepay token` and `prepay key` examples work as printed, and its `prepay read`
+section runs as pasted against a simulated meter."""
 import csv
 import os
 import re
