@@ -35,3 +35,27 @@ def test_scripts_run_one_after_another_on_the_same_meter(tmp_path):
     finally:
         if sim.meter is not None:
             sim.meter.kill()
+
+
+def test_a_load_change_where_an_advance_ends_counts_from_then(tmp_path):
+    """A load schedule's change at the very end of an advance is the load from then on:
+    one advance over it and two advances meeting at it meter the same energy (the
+    second advance used to start after the change and keep the old load)."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from bench_sim import CONFIG as TOU, script
+    head = script(1, "unused").splitlines()[:2]         # at 08:00, a token
+    energies = []
+    for advances in (["advance 2h"], ["advance 1h", "advance 1h"]):
+        state = str(tmp_path / str(len(advances)))
+        os.mkdir(state)
+        shutil.copy(TOU, os.path.join(state, "meter.json"))
+        sim = Sim(state, heap="64K", runtime="frozen32", heap_mode="off",
+                  out=open(os.devnull, "w"))
+        try:
+            lines = head + ["load schedule 00:00=1kW 09:00=3kW"] + advances
+            assert run_script(sim, parse("\n".join(lines), state), sim.out) is None
+            energies.append(sim.status()["import_milli"])
+        finally:
+            sim.meter.kill()
+    assert energies == [4000, 4000]

@@ -300,20 +300,24 @@ class Sim:
 
     def profile_steps(self, now_ms, end_ms):
         """``[(link command, the load it sets or None), ...]`` from ``now_ms`` to
-        ``end_ms``: advances to each change of the load profile and the new load."""
+        ``end_ms``: advances to each change of the load profile and the new load, a
+        change at ``end_ms`` itself included (the next advance starts after it)."""
         steps = []
         while True:
             step_end = end_ms
+            change = None
             if self.profile is not None:
                 change = self.profile.next_change(now_ms // 1000)
                 if change is not None and change * 1000 < end_ms:
                     step_end = change * 1000
             if step_end > now_ms:
                 steps.append(("advance %d" % (step_end - now_ms), None))
-            if step_end >= end_ms:
+            if step_end >= end_ms and (change is None or change * 1000 != end_ms):
                 return steps
             load = self.profile.value_at(step_end // 1000)
             steps.append(("load %d" % load, load))
+            if step_end >= end_ms:
+                return steps
             now_ms = step_end
 
     def set_load(self, value):
