@@ -258,11 +258,12 @@ def first_block(command, data):
 def test_a_write_in_partial_blocks_runs_once_on_the_whole_value():
     line = Line()
     programming(line)
-    value = b"x" * 700                          # more than one frame holds (512)
-    blocks = [first_block(b"W1", b"0-0:128.20.1(" + value[:300]),
-              block(value[300:600], False), block(value[600:] + b")", True)]
+    value = b"x" * 700                          # more than one frame holds (256)
+    blocks = [first_block(b"W1", b"0-0:128.20.1(" + value[:200])]
+    blocks += [block(value[i:i + 200], False) for i in (200, 400)]
+    blocks.append(block(value[600:] + b")", True))
     for i, frame in enumerate(blocks):
-        if i == 1:                              # a block spoilt on the way is repeated
+        if i == 2:                              # a block spoilt on the way is repeated
             line.send(frame[:-1] + bytes((frame[-1] ^ 1,)))
             line.run(300)
             assert line.take() == b"\x15"
@@ -277,14 +278,14 @@ def test_a_write_in_partial_blocks_runs_once_on_the_whole_value():
 def test_partial_blocks_too_long_or_broken_off_change_nothing():
     line = Line()
     programming(line)
-    line.send(first_block(b"W1", b"0-0:128.20.1(" + b"y" * 400))
+    line.send(first_block(b"W1", b"0-0:128.20.1(" + b"y" * 200))
     line.run(300)
     assert line.take() == b"\x06"
-    for _ in range(4):
-        line.send(block(b"y" * 400, False))
+    for _ in range(9):
+        line.send(block(b"y" * 200, False))
         line.run(300)
         assert line.take() == b"\x06"
-    line.send(block(b"y" * 400 + b")", True))    # over MAX_MESSAGE (2048) in all
+    line.send(block(b"y" * 200 + b")", True))    # over MAX_MESSAGE (2048) in all
     line.run(300)
     assert line.take() == data_frame(b"(TOO LONG)")
     line.send(block(b")", True))                 # no command waits: a stray block

@@ -17,7 +17,8 @@ from host.errors import UserError
 
 SOH, STX, ETX, EOT, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x04", b"\x06", b"\x15"
 BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
-BLOCK = 256         # a W1 data set longer than this goes in partial blocks
+BLOCK = 200         # a W1 data set longer than this goes in partial blocks (the
+                    # meter takes frames of 256 bytes)
 RETRIES = 3         # a block the meter NAKs (a wrong BCC on the way) is sent again
 
 
