@@ -87,8 +87,9 @@ def bench_store(url, total, meters=10000, batch=2000):
 
 def _publisher(port, msgs, ready, go, done):
     from host.headend import mqtt
-    c = mqtt.connect(mqtt.client("gateway", kit.GATEWAY_PW), "127.0.0.1", port)
+    c = mqtt.client("gateway", kit.GATEWAY_PW)
     c.max_inflight_messages_set(2000)
+    mqtt.connect(c, "127.0.0.1", port)
     ready.set()
     go.wait()
     infos = [c.publish(topic, payload, qos=1) for topic, payload in msgs]
@@ -107,12 +108,15 @@ def bench_end_to_end(url, folder, total, workers, publishers=2, meters=10000):
     procs = [subprocess.Popen([sys.executable, "-m", "host.cli", "headend", "serve", "--broker",
                                "127.0.0.1:%d" % broker.port, "--client-id", "bench-%d" % i, "--no-delivery",
                                "--report-every", "3600", "--json"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(workers)]
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) for i in range(workers)]
     try:
         for p in procs:
-            line = p.stdout.readline()
-            if '"serving": true' not in line:
-                raise RuntimeError("worker did not start: %s %s" % (line, p.stderr.read()[-2000:]))
+            seen = ""
+            while '"serving": true' not in seen:          # the --json start line, indented
+                line = p.stdout.readline()
+                if not line:
+                    raise RuntimeError("worker did not start: %s" % seen[-2000:])
+                seen += line
         msgs = payloads(synthetic(meters), max(1, total // meters))
         ctx = multiprocessing.get_context("fork")
         go, done = ctx.Event(), ctx.Queue()
@@ -121,8 +125,8 @@ def bench_end_to_end(url, folder, total, workers, publishers=2, meters=10000):
                 for i in range(publishers)]
         for p in pubs:
             p.start()
-        for r in readies:
-            r.wait(120)
+        if not all(r.wait(120) for r in readies):
+            raise RuntimeError("a publisher did not connect")
         start = time.perf_counter()
         go.set()
         published = sum(done.get(timeout=600) for _ in pubs)

@@ -1,7 +1,6 @@
 """``prepay fleet``: simulated online meters publishing over MQTT (host/headend/fleet.py):
 the ledger's meters (their keys from the custody, so tokens sold to them are accepted)
 and synthetic ones beyond, one reading each per period."""
-import os
 
 from host.errors import UserError
 from host.parse import int_arg
@@ -40,11 +39,11 @@ def _fleet(args):
     emit(args, ({"meters": [m.pan for m in meters]}, "%d meters online: %s" % (
         len(meters), " ".join(m.pan for m in meters[:5]) + (" ..." if len(meters) > 5 else ""))))
     try:
-        sent, seconds = fleet.run(sim, args.every, args.duration,
-                                  report=lambda n, s: emit(args, ({"readings": n, "seconds": round(s, 1)},
-                                                                  "%d readings in %.0f s" % (n, s))))
+        sent, _ = fleet.run(sim, args.every, args.duration,
+                            report=lambda n, s: emit(args, ({"readings": n, "seconds": round(s, 1)},
+                                                            "%d readings in %.0f s" % (n, s))))
     except KeyboardInterrupt:
-        sent, seconds = sim.published, 0
+        sent = sim.published
     finally:
         sim.stop()
         station.engine.dispose()

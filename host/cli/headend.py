@@ -8,10 +8,9 @@ credentials from ``PREPAY_SMTP_USER``/``PREPAY_SMTP_PASSWORD`` (or prompts).
 """
 import datetime
 import os
-import sys
 
 from host.errors import UserError
-from host.parse import arg, int_arg, integer
+from host.parse import int_arg, integer
 from host.cli.vend.common import cell, common, desk, emit, open_station, operator_row, secret, wrap
 
 ACTIONS = ("supply", "relay", "valve", "keep-supply", "read", "ping", "sync-clock", "send-tariff", "alarm-levels")

@@ -22,6 +22,11 @@ def deliver_new_sales(station, now, ttl_s=DELIVERY_TTL_S):
     """Queue a token command for each new sale's credit token whose meter is online; the
     cursor moves in the same transaction, so each token is queued once (and ``token_id``
     is unique among commands besides). How many were queued."""
+    with station.engine.connect() as conn:        # most seconds there is nothing new: no write lock
+        cursor = conn.execute(select(S.c.value).where(S.c.key == CURSOR)).scalar()
+        if cursor is not None and conn.execute(select(T.c.id).where(and_(
+                T.c.id > int(cursor), T.c.sale_id.isnot(None))).limit(1)).first() is None:
+            return 0
     custody = station.ensure_command_root()
     with station.begin() as conn:
         query = select(S.c.value).where(S.c.key == CURSOR)

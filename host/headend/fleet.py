@@ -216,8 +216,7 @@ class Fleet:
                                  else [("prepay/+/cmd", 1)])
         c.on_message = on_message
         c.on_connect = on_connect
-        mqtt.connect(c, self.host, self.port)
-        on_connect(c, None, None, type("ok", (), {"is_failure": False})(), None)
+        mqtt.connect(c, self.host, self.port)          # on_connect subscribes (again after a reconnect)
         return c
 
     def publish_readings(self, pans=None, period_s=900, qos=1):
