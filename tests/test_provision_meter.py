@@ -126,7 +126,7 @@ def assert_secrets_nowhere(station, tmp_path):
                 data = data[:-KEY_PARTITION]
             for needle in needles:
                 assert needle not in data, path
-    assert seen >= 5
+    assert seen >= 3          # at least the model's configuration, the board's log and its flash
 
 
 @pytest.mark.parametrize("station", PAIRS, indirect=True, ids=["-".join(p) for p in PAIRS])
