@@ -96,7 +96,11 @@ def passes(heap_k, broker):
         return str(exc).splitlines()[0]
     finally:
         signal.alarm(0)
-    return "%d task crash(es)" % status["crashes"] if status["crashes"] else None
+    if status["crashes"]:
+        return "%d task crash(es)" % status["crashes"]
+    if status["online"] is None:
+        return "stayed offline: less than the MQTT task's reserve free at start"
+    return None
 
 
 def main(search=True):
