@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Callable, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, Strict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, Strict, ValidationError
 
 from host.vending import adjustments, audit, mgmt, office, payments, reports, sales
 from host.vending.errors import VendError
@@ -56,7 +56,19 @@ def operation(name, method, path, role, params, stream=False, change=None):
 def call(station, actor, name, params):
     """Run an operation in this process: validate its parameters as the server would."""
     op = OPERATIONS[name]
-    return op.run(station, actor, op.params.model_validate(params))
+    try:
+        checked = op.params.model_validate(params)
+    except ValidationError as exc:
+        raise VendError(invalid_request(exc.errors()))
+    return op.run(station, actor, checked)
+
+
+def invalid_request(errors, skip=0):
+    """One line naming the first bad field, never the input itself (it may be a password
+    or a key); ``skip`` drops the leading parts of its location (the server's "body")."""
+    first = errors[0]
+    where = ".".join(str(part) for part in first.get("loc", ())[skip:]) or "request"
+    return "invalid request: %s: %s" % (where, first.get("msg", "invalid"))
 
 
 # Station -------------------------------------------------------------------------------

@@ -64,9 +64,7 @@ def create_app(station, sessions=None):
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request, exc):      # never the input back: it may be a password or a key
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ())[1:]) or "request"
-        return refusal(422, "invalid request: %s: %s" % (where, first.get("msg", "invalid")))
+        return refusal(422, api.invalid_request(exc.errors(), skip=1))
 
     def need(role):
         def check(credentials: Annotated[Optional[HTTPAuthorizationCredentials], Depends(bearer)]):
