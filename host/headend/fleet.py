@@ -210,13 +210,11 @@ class Fleet:
             if result is not None:
                 client.publish(wire.topic(pan, "result"), result, qos=1)
 
-        def on_connect(client, userdata, flags, reason, properties):
-            if not reason.is_failure:
-                client.subscribe([(wire.topic(p, "cmd"), 1) for p in pans] if len(pans) < 1000
-                                 else [("prepay/+/cmd", 1)])
         c.on_message = on_message
-        c.on_connect = on_connect
-        mqtt.connect(c, self.host, self.port)          # on_connect subscribes (again after a reconnect)
+        acked = mqtt.subscribe_on_connect(c, [(wire.topic(p, "cmd"), 1) for p in pans] if len(pans) < 1000
+                                          else [("prepay/+/cmd", 1)])
+        mqtt.connect(c, self.host, self.port)
+        mqtt.wait_subscribed(acked)
         return c
 
     def publish_readings(self, pans=None, period_s=900, qos=1):

@@ -58,3 +58,25 @@ def connect(c, host, port, timeout_s=30, keepalive_s=60):
         raise BrokerError("the broker refused the connection: %s" % outcome.get("reason", "no answer"))
     c.on_connect = previous
     return c
+
+
+def subscribe_on_connect(c, filters):
+    """Subscribe to ``[(filter, qos)]`` at every (re)connection; returns an Event set when
+    the broker has acknowledged the first subscription (call before ``connect``), so that
+    nothing published after ``wait_subscribed`` is missed."""
+    acked = threading.Event()
+    previous = c.on_connect
+
+    def on_connect(client, userdata, flags, reason, properties):
+        if previous:
+            previous(client, userdata, flags, reason, properties)
+        if not reason.is_failure:
+            client.subscribe(filters)
+    c.on_connect = on_connect
+    c.on_subscribe = lambda client, userdata, mid, reasons, properties: acked.set()
+    return acked
+
+
+def wait_subscribed(acked, timeout_s=30):
+    if not acked.wait(timeout_s):
+        raise BrokerError("the broker did not acknowledge the subscription")

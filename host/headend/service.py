@@ -42,10 +42,6 @@ class Worker:
     def _on_message(self, client, userdata, msg):
         self.inbox.put((msg.topic, msg.payload, msg.retain, utc_now(), msg.mid, msg.qos))
 
-    def _on_connect(self, client, userdata, flags, reason, properties):
-        if not reason.is_failure:
-            client.subscribe([(f, 1) for f in wire.subscriptions(self.group)])
-
     def start(self):
         custody = self.station.ensure_command_root()     # unlocked before anything is received
         self._take_result = commands.result_taker(custody)
@@ -53,10 +49,11 @@ class Worker:
         self.client = mqtt.client(self.user, self.password, client_id=self.client_id, ca=self.ca,
                                   clean_start=False, session_expiry_s=86400, manual_ack=True)
         self.client.on_message = self._on_message
-        self.client.on_connect = self._on_connect
+        acked = mqtt.subscribe_on_connect(self.client, [(f, 1) for f in wire.subscriptions(self.group)])
         self.client.max_inflight_messages_set(1000)
         self.client.max_queued_messages_set(0)
         mqtt.connect(self.client, self.host, self.port)
+        mqtt.wait_subscribed(acked)
         for target in (self._write_loop, self._housekeeping_loop):
             t = threading.Thread(target=self._guard(target), daemon=True, name=target.__name__)
             t.start()

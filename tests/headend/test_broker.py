@@ -37,8 +37,9 @@ def _subscriber(b, ca=None):
     got = queue.Queue()
     c = mqtt.client("headend", PW["headend"], ca=ca)
     c.on_message = lambda client, userdata, msg: got.put((msg.topic, msg.payload))
+    acked = mqtt.subscribe_on_connect(c, [("prepay/+/reading", 1)])
     mqtt.connect(c, "127.0.0.1", b.tls_port if ca else b.port)
-    c.subscribe("prepay/+/reading", qos=1)
+    mqtt.wait_subscribed(acked)
     return c, got
 
 
