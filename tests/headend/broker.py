@@ -7,6 +7,7 @@ production (host/headend/broker.py): password file, ACLs, TLS with a CA made her
 """
 import getpass
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -34,7 +35,8 @@ class Broker:
         run_as = getpass.getuser() if os.geteuid() == 0 else None
         self.conf = config.write(self.folder, self.port, self.tls_port, self.certs, self.meters, self.people,
                                  self.roles, run_as=run_as)
-        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf], stdout=subprocess.DEVNULL,
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"      # /usr/sbin: not on every PATH
+        self.proc = subprocess.Popen([binary, "-c", self.conf], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
         for port in filter(None, (self.port, self.tls_port)):
