@@ -66,15 +66,26 @@ def from_reading(s):
     return found
 
 
+# Event codes (docs/mqtt.md: "<kind>.<detail>", firmware/lib/meter/core.py) that raise an
+# alarm. Matched on the kind and detail, never on words anywhere in the code: words matched
+# "token.refused_tamper" (a token refused, not a tamper) and missed "supply.low_battery" and
+# "supply.tilt" (the supply opened for them).
+EVENT_KINDS = {"tamper": "tamper", "leak": "leak"}           # every detail but clearing ones
+EVENT_CODES = {"alarm.battery_low": "low_battery", "alarm.reverse_flow": "tamper",
+               "supply.magnet": "tamper", "supply.tilt": "tamper", "supply.leak": "leak",
+               "supply.low_battery": "low_battery", "supply.over_flow": "gas_abnormal_flow"}
+
+
 def from_event(code):
     """The kind an event's code raises, if any (events raise; readings clear)."""
-    if "cleared" in code or code.endswith("_ok"):
+    kind, _, detail = code.partition(".")
+    if not detail or detail.startswith("cleared"):
         return None
-    for word, kind in (("tamper", "tamper"), ("magnet", "tamper"), ("reverse", "tamper"),
-                       ("leak", "leak"), ("over_flow", "gas_abnormal_flow"), ("battery_low", "low_battery")):
-        if word in code:
-            return kind
-    return None
+    if kind in EVENT_KINDS:
+        return EVENT_KINDS[kind]
+    if kind == "supply" and detail.startswith("tamper_"):      # the supply opened for a tamper
+        return "tamper"
+    return EVENT_CODES.get(code)
 
 
 def open_key(pan, kind):

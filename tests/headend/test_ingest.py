@@ -37,7 +37,7 @@ def test_readings_are_stored_once_and_state_kept(db_url, tmp_path):
         repeated = m.reading()
         for _ in range(2):
             fleet.clients[m.pan].publish("prepay/%s/reading" % m.pan, repeated, qos=1).wait_for_publish(30)
-        fleet.publish_event(m.pan, "tamper_cover", {"open": 1}).wait_for_publish(30)
+        fleet.publish_event(m.pan, "tamper.cover", {"value": 1, "log": 1}).wait_for_publish(30)
         wait_for(lambda: _count(world, schema.meter_events) == 1, what="the event")
         assert _count(world, schema.readings) == 10
         with world.engine.connect() as conn:

@@ -76,7 +76,7 @@ def test_an_alarm_reaches_the_smtp_server_and_the_webhook(sqlite_url, tmp_path, 
         worker = start_worker(world, broker, channels=channels)
         m, = sim_meters(world)
         fleet = start_fleet(world, broker, [m])
-        fleet.publish_event(m.pan, "tamper_magnet", {}).wait_for_publish(30)
+        fleet.publish_event(m.pan, "tamper.magnet", {"value": 0, "log": 1}).wait_for_publish(30)
         wait_for(lambda: box.messages and hook.received, what="the e-mail and the webhook")
         rcpt, text = box.messages[0]
         assert rcpt == ["ops@utility.example"] and "tamper on meter %s" % m.pan in text
