@@ -9,6 +9,7 @@ the codec's ``TokenError``) and end as one line on stderr, exit 2.
 """
 import argparse
 import importlib
+import re
 import sys
 
 from host.errors import UserError
@@ -31,10 +32,31 @@ COMMANDS = [
 
 class Parser(argparse.ArgumentParser):
     """argparse with its errors in one line, as the commands' own (``--help`` has the usage);
-    the subcommands' parsers are of this class too."""
+    the subcommands' parsers are of this class too. Every (sub)command's ``--help`` says what
+    it does: its one-line help when it has no description, docstrings' reST as plain text."""
+
+    def __init__(self, *args, **kwargs):
+        if kwargs.get("description"):
+            kwargs["description"] = plain(kwargs["description"])
+        super().__init__(*args, **kwargs)
+        self.register("action", "parsers", _Described)
 
     def error(self, message):
         self.exit(2, "%s: error: %s\n" % (self.prog, shown(message)))
+
+
+def plain(text):
+    """A module docstring's first paragraph as terminal text: no ``prepay x``: prefix (the
+    usage line names the command) and no reST double backquotes."""
+    text = re.sub(r"^``prepay[^`]*``:\s*", "", text.strip())
+    return text.replace("``", "")
+
+
+class _Described(argparse._SubParsersAction):
+    def add_parser(self, name, **kwargs):
+        if kwargs.get("help") and not kwargs.get("description"):
+            kwargs["description"] = kwargs["help"]
+        return super().add_parser(name, **kwargs)
 
 
 def build_parser(argv):

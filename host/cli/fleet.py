@@ -13,7 +13,8 @@ def register(sub, name, help_text):
                               "(PREPAY_KEYSTORE_PASSPHRASE) gives the meters their command keys."))
     p.add_argument("--meters", type=int_arg, required=True, metavar="N", help="how many meters")
     p.add_argument("--meter", action="append", metavar="PAN", help="these ledger meters (else the first N)")
-    p.add_argument("--broker", default="127.0.0.1:1883", metavar="HOST:PORT")
+    p.add_argument("--broker", default="127.0.0.1:1883", metavar="HOST:PORT",
+                   help="the MQTT broker the meters publish to (default 127.0.0.1:1883)")
     p.add_argument("--cafile", metavar="PEM", help="TLS, trusting this CA")
     p.add_argument("--gateway-user", help="publish as this gateway user (PREPAY_GATEWAY_PASSWORD) instead of "
                    "one connection per meter with its own broker password")

@@ -179,7 +179,8 @@ def register(sub, name, help_text):
     p.add_argument("--obis", metavar="CODES", help="read just these codes (comma-separated) "
                    "through programming mode")
     p.set_defaults(run=run_readout)
-    jobs_parser = p.add_subparsers(dest="job", metavar="JOB")
+    jobs_parser = p.add_subparsers(dest="job", metavar="[JOB]", title="jobs (optional: without "
+                                   "one, the meter's readout)")
 
     def job(job_name, run, help_text):
         q = jobs_parser.add_parser(job_name, help=help_text, description=help_text)
