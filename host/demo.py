@@ -8,6 +8,7 @@ cuts at zero; a second token restores it. The tokens are sold by the vending sta
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "boards", "sim", "examples", "electricity-currency-tou.json")
 # The public STS test vending key of the compliance vectors; the sim's decoder key is
 # derived from it (DKGA04, SGC 201457, TI 01, KRN 1, KT 2, base date 2014).
+PREPAY = os.path.join(os.path.dirname(sys.executable), "prepay")   # the venv's command
 VENDING_KEY = "abababababababab949494949494949401234567"
 HOUSEHOLD = "00:00=200W 06:00=600W 07:00=1kW 09:00=300W 17:00=800W 18:00=1.8kW " \
             "20:00=1kW 22:00=400W 23:00=250W"
@@ -60,7 +62,7 @@ class Vending:
 
     def run(self, *args, show=True):
         if show:
-            print("   $ prepay " + " ".join(args))
+            print("   $ " + shlex.join(("prepay",) + args))
         return prepay(*args, env=self.env)
 
     def register(self, pan):
@@ -115,11 +117,10 @@ def main():
     vending = Vending(state)
     vending.register(pan)
     print("   The technician provisions the meter with its decoder key (never printed):")
-    print("   $ prepay key derive --dkga 04 --meter %s --sgc 201457 --ti 01 --krn 1 --kt 2"
-          " --base-date 2014   (vending key from PREPAY_VENDING_KEY)" % pan)
-    cfg["sts"]["key"] = prepay("key", "derive", "--dkga", "04", "--meter", pan, "--sgc", "201457",
-                               "--ti", "01", "--krn", "1", "--kt", "2", "--base-date", "2014",
-                               env=dict(os.environ, PREPAY_VENDING_KEY=VENDING_KEY))
+    derive = ("key", "derive", "--dkga", "04", "--meter", pan, "--sgc", "201457", "--ti", "01",
+              "--krn", "1", "--kt", "2", "--base-date", "2014")
+    print("   $ %s   (vending key from PREPAY_VENDING_KEY)" % shlex.join(("prepay",) + derive))
+    cfg["sts"]["key"] = prepay(*derive, env=dict(os.environ, PREPAY_VENDING_KEY=VENDING_KEY))
     with open(os.path.join(state, "meter.json"), "w") as f:
         json.dump(cfg, f, indent=1)
 
@@ -169,11 +170,16 @@ def main():
     print("\nThe meter kept its books: bought KES %.2f = left %.2f + energy %.2f + standing %.2f"
           % (status["books"]["purchased"] / 1e6, status["books"]["balance"] / 1e6,
              status["books"]["energy"] / 1e6, status["books"]["standing"] / 1e6))
+    cli = PREPAY if os.path.exists(PREPAY) else os.path.join(ROOT, ".venv", "bin", "prepay")
     print("Peak heap %d bytes in -X heapsize=200K. Try it yourself:\n"
-          "  .venv/bin/prepay sim --state %s        (type digits, # to enter, q to quit)"
-          % (sim.heap_peak, state))
-    print("The sales are in %s: PREPAY_DB=%s prepay vend report daily"
-          % (state, os.path.join(state, "vending.db")))
+          "  $ %s        (type digits, # to enter, q to quit)"
+          % (sim.heap_peak, shlex.join((cli, "sim", "--state", state))))
+    print("The demo's folder (the README's web console uses it):\n  $ export DEMO=%s"
+          % shlex.quote(state))
+    print("Its sales, as operator admin (password demo-admin, asked at the prompt):\n"
+          "  $ PREPAY_DB=%s %s" % (shlex.quote(os.path.join(state, "vending.db")),
+                                   shlex.join((cli, "vend", "report", "daily", "--operator",
+                                               "admin"))))
     return 0
 
 
