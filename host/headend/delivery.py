@@ -91,6 +91,12 @@ def reconcile(engine, since=None):
             d = json.loads(data)
             if isinstance(d.get("tid"), int) and d.get("result", "Accept") == "Accept" and "refused" not in code:
                 reported[(pan, d["tid"])] = {"seq": seq, "amount": d.get("amount")}
+        # the firmware's token results carry no TID (docs/mqtt.md): a token delivered over MQTT
+        # is reported by the meter's signed result to that token's command ('Used': it had it)
+        for pan, tid in conn.execute(
+                select(K.c.pan, T.c.tid).select_from(K.join(T, T.c.id == K.c.token_id)).where(and_(
+                    K.c.result_code.in_(("Accept", "Used")), K.c.result_at >= since, T.c.tid.isnot(None)))):
+            reported.setdefault((pan, tid), {"seq": None, "amount": None})
         pans = sorted({p for p, _ in reported} | set(conn.execute(select(E.c.pan).distinct()).scalars()))
         sold = {}
         if pans:

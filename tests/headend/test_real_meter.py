@@ -141,6 +141,8 @@ def test_a_real_meter_and_the_head_end_work_together(rig):
     bought_milli = after_sale["credit_milli"] - reading["credit_milli"]
     assert _state(world, pan)["last_purchase_milli"] == bought_milli, (_state(world, pan), bought_milli)
     assert "zero_balance_trip" not in _open_alarms(world, pan)
+    report = delivery.reconcile(world.engine)           # the meter's signed acceptance of that token
+    assert (report["matched"], report["problems"]) == (1, []), report
 
     # (5) low balance from the meter's own readings: use most of what was bought
     sim.send("load 4000000")             # 4 kW (the link takes mW)
