@@ -14,6 +14,7 @@ import hashlib
 import time
 
 from host.errors import UserError
+from host.text import reason
 
 CHUNK = 4096
 RUNNING = "meter running"           # firmware/main.py, once the meter has booted
@@ -35,7 +36,7 @@ class Console:
         try:
             self.transport = SerialTransport(port, baudrate=115200)
         except Exception as exc:  # noqa: BLE001 - mpremote raises its own kinds
-            raise ConsoleError("cannot open the console %s: %s" % (port, _line(exc)))
+            raise ConsoleError("cannot open the console %s: %s" % (port, reason(exc)))
         self.port = port
         self.sent = 0
         serial = self.transport.serial
@@ -51,14 +52,14 @@ class Console:
         try:
             self.transport.enter_raw_repl(soft_reset=soft_reset)
         except Exception as exc:  # noqa: BLE001
-            raise ConsoleError("no REPL on %s: %s" % (self.port, _line(exc)))
+            raise ConsoleError("no REPL on %s: %s" % (self.port, reason(exc)))
 
     def run(self, code):
         """Run ``code`` in the raw REPL; what it printed."""
         try:
             return self.transport.exec(code).decode()
         except Exception as exc:  # noqa: BLE001
-            raise ConsoleError(_line(exc))
+            raise ConsoleError(reason(exc))
 
     def hashes(self, paths):
         """{path: sha256 hex} of the files among ``paths`` the meter holds."""
@@ -116,7 +117,7 @@ class Console:
             serial.reset_input_buffer()
             serial.write(b"\x04")
         except Exception as exc:  # noqa: BLE001
-            raise ConsoleError(_line(exc))
+            raise ConsoleError(reason(exc))
         said = b""
         end = time.monotonic() + timeout_s
         while time.monotonic() < end:
@@ -127,7 +128,7 @@ class Console:
                     continue
                 said += serial.read(waiting)
             except Exception as exc:  # noqa: BLE001 - the console went away
-                raise ConsoleError("the console went away: %s" % _line(exc))
+                raise ConsoleError("the console went away: %s" % reason(exc))
             after = said.split(SOFT_REBOOT, 1)[-1].decode(errors="replace")
             for line in after.splitlines():
                 if line.startswith(CONFIG_ERROR):
@@ -163,7 +164,3 @@ for p in %r:
     print(p, hexlify(h.digest()).decode())
 """
 
-
-def _line(exc):
-    text = str(exc).strip().splitlines()
-    return text[-1] if text else type(exc).__name__

@@ -14,6 +14,7 @@ import time
 import serial
 
 from host.errors import UserError
+from host.text import reason
 
 SOH, STX, ETX, EOT, ACK, NAK = b"\x01", b"\x02", b"\x03", b"\x04", b"\x06", b"\x15"
 BAUDS = (300, 600, 1200, 2400, 4800, 9600, 19200)
@@ -81,7 +82,7 @@ class ModeCClient:
                                                 parity=serial.PARITY_EVEN,
                                                 stopbits=serial.STOPBITS_ONE, timeout=0.05)
         except (serial.SerialException, ValueError) as exc:
-            raise ReadoutError("cannot open %s: %s" % (port, exc))
+            raise ReadoutError("cannot open %s: %s" % (port, reason(exc)))
 
     # ------------------------------------------------------------------ bytes
     def _fill(self, deadline):
