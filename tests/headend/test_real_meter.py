@@ -69,8 +69,8 @@ def _newest_reading(world, pan):
 
 
 @pytest.fixture
-def rig(sqlite_url, tmp_path):
-    world = make_world(sqlite_url, meters=1)
+def rig(db_url, tmp_path):
+    world = make_world(db_url, meters=1)
     pan = world.pans[0]
     custody = world.station.ensure_command_root()
     broker = start_broker(tmp_path / "broker", world)
