@@ -82,9 +82,9 @@ def section_commands(heading):
     return found
 
 
-def run_section(commands, tmp, env):
+def run_section(commands, tmp, env, answers=()):
     """Run the commands as one bash session, as pasted into a terminal, with /tmp/ as
-    ``tmp``; returns [(command, exit status, output)] (the background simulator's
+    ``tmp`` and ``answers`` typed at its prompts; returns [(command, exit status, output)] (the background simulator's
     own lines left out)."""
     script = ["exec 2>&1"]
     for k, command in enumerate(commands):
@@ -92,8 +92,11 @@ def run_section(commands, tmp, env):
         script.append(command.replace("/tmp/", tmp + "/"))
         script.append("echo \"@@@ %d rc=$?\"" % k)
     log = os.path.join(tmp, "session.log")  # a file: the simulator's children keep a pipe open
-    with open(log, "w") as f:
-        proc = subprocess.Popen(["bash", "-c", "\n".join(script)], cwd=ROOT, env=env,
+    typed = os.path.join(tmp, "typed")      # what its user types at the prompts (read -rsp)
+    with open(typed, "w") as f:
+        f.write("".join(answer + "\n" for answer in answers))
+    with open(log, "w") as f, open(typed) as keyboard:
+        proc = subprocess.Popen(["bash", "-c", "\n".join(script)], cwd=ROOT, env=env, stdin=keyboard,
                                 stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         proc.wait(timeout=600)
@@ -120,7 +123,7 @@ def test_readme_prepay_read_lines_work_against_a_simulated_meter(tmp_path):
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
                PREPAY_METER_NEW_PASSWORD="rd-0042")
     env.pop("PREPAY_METER_PASSWORD", None)
-    results = run_section(commands, str(tmp_path), env)
+    results = run_section(commands, str(tmp_path), env, answers=["tech-0815"])   # the technician's
     out = {}
     for command, rc, text in results:
         words = command.split("#")[0].split()

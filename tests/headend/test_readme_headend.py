@@ -11,6 +11,7 @@ import sys
 from broker import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENDING_KEY = "abababababababab949494949494949401234567"     # the compliance vectors' public test key
 
 
 def readme_block():
@@ -27,7 +28,7 @@ def test_the_readme_headend_session(tmp_path):
                PREPAY_NEW_OPERATOR_PASSWORD="admin password", HOME=str(tmp_path))
     for name in ("PREPAY_DB", "PREPAY_SERVER", "PREPAY_OPERATOR", "PREPAY_OPERATOR_PASSWORD"):
         env.pop(name, None)
-    answers = "keystore passphrase\nadmin password\nbroker password\n"
+    answers = "keystore passphrase\nadmin password\n%s\nbroker password\n" % VENDING_KEY
     proc = subprocess.Popen(["bash", "-e", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, env=env, cwd=str(tmp_path), start_new_session=True)
     try:

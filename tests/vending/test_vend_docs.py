@@ -19,6 +19,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PASSPHRASE = "a keystore passphrase typed at a prompt"
+VENDING_KEY = "abababababababab949494949494949401234567"     # the compliance vectors' public test key
 TIMEOUT_S = 900                      # whole sessions with scrypt at the station's strength, on a busy CI
 
 
@@ -51,7 +52,7 @@ def sh_blocks(doc, heading):
 class Terminal:
     """bash running ``script`` at a pty, answering the prompts it shows."""
     PROMPTS = re.compile(r"(New keystore passphrase|Keystore passphrase|New password for (\S+)|Password for (\S+)"
-                         r"|Repeat): $")
+                         r"|Vending key \(hex\)|Repeat): $")
 
     def __init__(self, script, env, cwd):
         pid, fd = pty.fork()
@@ -93,6 +94,8 @@ class Terminal:
             answer = self._new
         elif "passphrase" in what:
             answer = PASSPHRASE
+        elif what.startswith("Vending key"):
+            answer = VENDING_KEY
         else:
             answer = password(new_for or for_)
         if what.startswith("New"):
