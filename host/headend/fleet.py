@@ -34,6 +34,7 @@ class SimMeter:
         self.last_purchase_milli = 0
         self.alarm_bits = 0
         self.log = []              # (code, ctr) of every command, accepted or refused
+        self.log_number = 0        # the event log's own numbering
 
     def __repr__(self):
         return "<SimMeter %s>" % self.pan
@@ -67,6 +68,16 @@ class SimMeter:
         return json.dumps({"seq": self.next_seq(), "t": int(self.clock()), "period_s": period_s,
                            "values": self.values()}, separators=(",", ":")).encode()
 
+    def _entry(self, value):
+        """An event log entry's data (docs/mqtt.md): its value and its own log number."""
+        self.log_number += 1
+        return {"value": value, "log": self.log_number}
+
+    def _token_result(self, result, token_class, subclass, amount):
+        """A ``token.result`` event: like the firmware's, no log number and no TID."""
+        return self.event("token.result", {"result": result, "class": token_class,
+                                           "subclass": subclass, "amount": amount})
+
     def event(self, code, data):
         return json.dumps({"seq": self.next_seq(), "t": int(self.clock()), "code": code, "data": data},
                           separators=(",", ":")).encode()
@@ -75,14 +86,14 @@ class SimMeter:
         """(result payload or None, [event payloads]) for a message on this meter's cmd topic."""
         if retained:
             self.log.append(("retained", None))
-            return None, [self.event("command_refused", {"code": "retained"})]
+            return None, [self.event("command.retained", self._entry(0))]
         try:
             body = wire.verify(self._key, wire.CMD_DOMAIN, payload)
             if not (type(body.get("ctr")) is int and isinstance(body.get("cmd"), str)
                     and isinstance(body.get("args"), list) and type(body.get("exp")) is int):
                 raise wire.WireError("not the command shape")
         except wire.WireError:
-            return self._answer(0, "forged", {})
+            return self._answer(None, "forged", {})
         ctr = body["ctr"]
         if body.get("pan") != self.pan:
             return self._answer(ctr, "wrong-meter", {})
@@ -98,13 +109,14 @@ class SimMeter:
             code, data, events = self._act(cmd, [str(a) for a in args])
         except (ValueError, IndexError):
             return self._answer(ctr, "bad-args", {})
-        return self._answer(ctr, code, data, events)
+        return self._answer(ctr, code, data, events, cmd)
 
-    def _answer(self, ctr, code, data, events=()):
+    def _answer(self, ctr, code, data, events=(), cmd=None):
         self.log.append((code, ctr))
         result = wire.signed(self._key, wire.RESULT_DOMAIN,
                              {"ctr": ctr, "pan": self.pan, "t": int(self.clock()), "code": code, "data": data})
-        evs = [self.event("command", {"ctr": ctr, "code": code})] + list(events)
+        detail = code if code in wire.REFUSALS else cmd
+        evs = [self.event("command." + detail, self._entry(ctr or 0))] + list(events)
         return result, evs
 
     def _act(self, cmd, args):
@@ -114,7 +126,7 @@ class SimMeter:
             if args not in (["off"], ["on"]):
                 raise ValueError
             self.supply_on = args[0] == "on" and (self.credit_milli > 0 or self.keep_supply_until >= self.clock())
-            return "ok", {"supply": "on" if self.supply_on else "off"}, [self.event("supply_manual_" + args[0], {})]
+            return "ok", {"supply": "on" if self.supply_on else "off"}, [self.event("supply.manual_" + args[0], self._entry(int(self.supply_on)))]
         if cmd == "keep-supply":
             self.keep_supply_until = int(args[1]) if args[0] == "on" else 0
             if args[0] not in ("on", "off"):
@@ -143,7 +155,7 @@ class SimMeter:
             token = decode(digits, self._decoder_key, self.algorithm)
         except TokenError as exc:
             result = getattr(exc, "result", "Format")
-            return result, {}, [self.event("token_refused", {"result": result})]
+            return result, {}, [self._token_result(result, None, None, None)]
         if token.token_class != 0:
             return "Function", {}, []
         if token.tid in self.tids:
@@ -152,10 +164,8 @@ class SimMeter:
             result = "Old"
         else:
             result = "Accept"
-        data = {"tid": token.tid, "class": token.token_class, "subclass": token.subclass, "amount": token.value,
-                "result": result}
         if result != "Accept":
-            return result, {}, [self.event("token_refused", data)]
+            return result, {}, [self._token_result(result, token.token_class, token.subclass, token.value)]
         self.tids = sorted(self.tids + [token.tid])[-TID_MEMORY:]
         credit = token.value * 100               # tenths of a kWh -> thousandths
         self.credit_milli += credit
@@ -163,7 +173,9 @@ class SimMeter:
         if self.credit_milli > 0 and not self.supply_on:
             self.supply_on = True
             self.alarm_bits &= ~(1 << 3)
-        return "Accept", {"credit_milli": self.credit_milli}, [self.event("token_accepted", data)]
+        return "Accept", {"credit_milli": self.credit_milli}, [
+            self._token_result("Accept", token.token_class, token.subclass, token.value),
+            self.event("token.credit", self._entry(credit))]
 
 
 class Fleet:

@@ -41,7 +41,7 @@ def test_a_sale_to_an_online_meter_is_accepted_over_mqtt(db_url, tmp_path):
         assert alarm["state"] in ("raised", "notified")
         # reconciliation: the accepted token matches; the refused one and a token the ledger
         # never sold are listed
-        fleet.publish_event(good.pan, "token_accepted", {"tid": 1, "amount": 5, "result": "Accept"}).wait_for_publish(30)
+        fleet.publish_event(good.pan, "token.result", {"tid": 1, "amount": 5, "result": "Accept"}).wait_for_publish(30)
         report = wait_for(lambda: (lambda r: r if len(r["problems"]) == 2 else None)(delivery.reconcile(world.engine)),
                           what="the mismatches")
         assert report["matched"] == 1
