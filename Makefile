@@ -13,8 +13,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Test files run in parallel, each whole in one worker (its servers and meters are
+# module fixtures); most of their time is spent waiting on real parts, not the CPU.
 test: $(BIN)/.installed
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m host.demo
