@@ -82,7 +82,7 @@ def test_the_exported_head_hash_catches_a_rebuilt_chain(session):
     import json
     shown = json.loads(s.ok("audit", "show", "--last", "1", "--json"))
     assert shown["head"]["hash"] == digest and shown["head"]["id"] == int(entry)
-    assert "1 anchor(s) held" in s.ok("audit", "verify", "--anchor", anchor.upper())
+    assert "1 exported head(s) held" in s.ok("audit", "verify", "--anchor", anchor.upper())
     from host.vending import db
     engine = db.make_engine(s.url)
     with engine.begin() as conn:
@@ -95,4 +95,4 @@ def test_the_exported_head_hash_catches_a_rebuilt_chain(session):
     code, out, _ = s.run("audit", "verify", "--anchor", "999:" + digest, "--json")
     assert code == 2 and "not in the chain" in out
     code, _, err = s.run("audit", "verify", "--anchor", "nonsense")
-    assert code == 2 and "--anchor" in err
+    assert code == 2 and "--expect-head" in err          # --anchor: its older name
