@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml
 # Test files run in parallel, each whole in one worker (its servers and meters are
 # module fixtures); most of their time is spent waiting on real parts, not the CPU.
 test: $(BIN)/.installed
-	$(BIN)/pytest -q -n 3 --dist loadfile
+	$(BIN)/pytest -q -n 2 --dist loadfile
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m host.demo
