@@ -9,6 +9,11 @@ class PermissionDenied(VendError):
     """The operator's role does not allow this action."""
 
 
+class LoginThrottled(VendError):
+    """Too many failed logins for this name or address: refused until the time it says
+    (HTTP 429 by the server's and the web console's doors)."""
+
+
 def database_said(exc):
     """The first line of what the database itself said about ``exc`` (a SQLAlchemy
     ``DBAPIError``): never the statement or its parameters, which may hold anything."""

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from host.vending import adjustments, audit, commissioning, operators, records, schema, sessions
 from host.vending.db import lock_row
-from host.vending.errors import PermissionDenied, VendError
+from host.vending.errors import LoginThrottled, PermissionDenied, VendError
 
 
 def login(station, name, password, role=operators.ANY, address=None):
@@ -28,7 +28,7 @@ def login(station, name, password, role=operators.ANY, address=None):
         until = operators.blocked_until(conn, keys, now)
         row = None if until else operators.find(conn, name)
     if until:
-        raise VendError("operator %s: too many failed logins; try again after %s UTC"
+        raise LoginThrottled("operator %s: too many failed logins; try again after %s UTC"
                         % (name, until.strftime("%Y-%m-%d %H:%M:%S")))
     if row is None:
         operators.burn_time(password or "")

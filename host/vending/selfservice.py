@@ -7,7 +7,7 @@ import datetime
 from sqlalchemy import func, insert, select, update
 
 from host.vending import audit, operators, records, schema, sales
-from host.vending.errors import VendError
+from host.vending.errors import LoginThrottled, VendError
 from host.vending.text import shown
 
 
@@ -41,7 +41,7 @@ def login(station, account, password, address=None):
             select(c.c.id, c.c.account, c.c.name, cl.c.password_hash).join(cl, cl.c.customer_id == c.c.id)
             .where(c.c.account == account)).mappings().first()
     if until:
-        raise VendError("account %s: too many failed logins; try again after %s UTC"
+        raise LoginThrottled("account %s: too many failed logins; try again after %s UTC"
                         % (shown(str(account)), until.strftime("%Y-%m-%d %H:%M:%S")))
     if row is None:
         operators.burn_time(password or "")

@@ -23,7 +23,7 @@ from typing import Annotated, Optional
 from pydantic import BaseModel, SecretStr
 
 from host.vending import api, office, operators
-from host.vending.errors import PermissionDenied, VendError, database_error
+from host.vending.errors import LoginThrottled, PermissionDenied, VendError, database_error
 from host.vending.group_commit import GroupCommit
 from host.vending.sessions import SESSION_SECONDS, Sessions
 
@@ -88,7 +88,7 @@ def create_app(station, sessions=None):
         except PermissionDenied:
             raise
         except VendError as exc:
-            raise Refused(429 if "too many failed logins" in str(exc) else 401, str(exc))
+            raise Refused(429 if isinstance(exc, LoginThrottled) else 401, str(exc))
         token = sessions.open(row, address)
         return {"token": token, "operator": row["name"], "role": row["role"], "expires_in_s": sessions.seconds}
 
