@@ -10,7 +10,7 @@ import os
 import secrets
 
 from host.vending import api, callbacks, operators
-from host.vending.errors import PermissionDenied, VendError
+from host.vending.errors import LoginThrottled, PermissionDenied, VendError
 from host.web import auth, i18n
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,18 +52,13 @@ class Web:
         return response
 
     def run(self, actor, operation, /, **params):
-        """An operation of the table as the API runs it, with its role checked."""
-        from pydantic import ValidationError
+        """An operation of the table as the API runs it, with its role checked (bad
+        parameters come back as api.call words them: one VendError, never the input)."""
         try:
             operators.require(actor, api.OPERATIONS[operation].role)
         except PermissionDenied as exc:     # the page's own role was less: 403, not a form error
             raise Forbidden(str(exc))
-        try:
-            return api.call(self.station, actor, operation, params)
-        except ValidationError as exc:      # as the server says it, never the input back
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first.get("loc", ())) or "request"
-            raise VendError("%s: %s" % (where, first.get("msg", "invalid")))
+        return api.call(self.station, actor, operation, params)
 
     def local(self, utc):
         return self.station.local(utc) if utc is not None else None
@@ -77,6 +72,29 @@ class Web:
         token = secrets.token_urlsafe(32)
         response = self.render(request, template, status=status, login_csrf=token, **context)
         self.set_cookie(response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return response
+
+    def log_in(self, request, form, template, authenticate, kind, cookie, home):
+        """The POST of a login form, for operators and customers alike: ``authenticate(form,
+        address)`` returns the row or raises VendError (LoginThrottled: 429)."""
+        if not self.login_csrf_ok(request, form):
+            return self.login_form(request, template, status=403, error="the form was stale; try again")
+        address = request.client.host if request.client else None
+        try:
+            row = authenticate(form, address)
+        except VendError as exc:
+            status = 429 if isinstance(exc, LoginThrottled) else 401
+            return self.login_form(request, template, status=status, error=str(exc))
+        from fastapi.responses import RedirectResponse
+        response = RedirectResponse(home, status_code=303)
+        self.set_cookie(response, cookie, self.sessions.open(kind, row["id"]))
+        return response
+
+    def log_out(self, kind, subject_id, cookie, login_page):
+        from fastapi.responses import RedirectResponse
+        self.sessions.close(kind, subject_id)
+        response = RedirectResponse(login_page, status_code=303)
+        response.delete_cookie(cookie, path="/")
         return response
 
     def login_csrf_ok(self, request, form):

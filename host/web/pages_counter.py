@@ -13,7 +13,7 @@ from host.web.auth import OPERATOR_COOKIE, form_data, need
 
 def add(app, web):
     from fastapi import Depends, Request
-    from fastapi.responses import RedirectResponse, Response
+    from fastapi.responses import Response
     station = web.station
     clerk = Annotated[dict, Depends(need("operator", "clerk", Depends, Request))]
     supervisor = Annotated[dict, Depends(need("operator", "supervisor", Depends, Request))]
@@ -24,24 +24,13 @@ def add(app, web):
 
     @app.post("/web/login")
     def login(request: Request, form: Annotated[dict, Depends(form_data)]):
-        if not web.login_csrf_ok(request, form):
-            return web.login_form(request, "login.html", status=403, error="the form was stale; try again")
-        address = request.client.host if request.client else None
-        try:
-            row = office.login(station, form.get("operator", ""), form.get("password", ""), address=address)
-        except VendError as exc:
-            status = 429 if "too many failed logins" in str(exc) else 401
-            return web.login_form(request, "login.html", status=status, error=str(exc))
-        response = RedirectResponse("/web/", status_code=303)
-        web.set_cookie(response, OPERATOR_COOKIE, web.sessions.open("operator", row["id"]))
-        return response
+        def authenticate(form, address):
+            return office.login(station, form.get("operator", ""), form.get("password", ""), address=address)
+        return web.log_in(request, form, "login.html", authenticate, "operator", OPERATOR_COOKIE, "/web/")
 
     @app.post("/web/logout")
     def logout(user: clerk):
-        web.sessions.close("operator", user["id"])
-        response = RedirectResponse("/web/login", status_code=303)
-        response.delete_cookie(OPERATOR_COOKIE, path="/")
-        return response
+        return web.log_out("operator", user["id"], OPERATOR_COOKIE, "/web/login")
 
     @app.get("/web/")
     def dashboard(request: Request, user: clerk):

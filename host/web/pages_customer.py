@@ -19,7 +19,7 @@ UNSETTLED = ("pending", "queued", "sent")      # a token command's delivery stil
 
 def add(app, web):
     from fastapi import Depends, Request
-    from fastapi.responses import JSONResponse, RedirectResponse
+    from fastapi.responses import JSONResponse
     station = web.station
     customer = Annotated[dict, Depends(need("customer", None, Depends, Request))]
 
@@ -29,24 +29,13 @@ def add(app, web):
 
     @app.post("/my/login")
     def login(request: Request, form: Annotated[dict, Depends(form_data)]):
-        if not web.login_csrf_ok(request, form):
-            return web.login_form(request, "my_login.html", status=403, error="the form was stale; try again")
-        address = request.client.host if request.client else None
-        try:
-            row = selfservice.login(station, form.get("account", ""), form.get("password", ""), address)
-        except VendError as exc:
-            status = 429 if "too many failed logins" in str(exc) else 401
-            return web.login_form(request, "my_login.html", status=status, error=str(exc))
-        response = RedirectResponse("/my/", status_code=303)
-        web.set_cookie(response, CUSTOMER_COOKIE, web.sessions.open("customer", row["id"]))
-        return response
+        def authenticate(form, address):
+            return selfservice.login(station, form.get("account", ""), form.get("password", ""), address)
+        return web.log_in(request, form, "my_login.html", authenticate, "customer", CUSTOMER_COOKIE, "/my/")
 
     @app.post("/my/logout")
     def logout(user: customer):
-        web.sessions.close("customer", user["id"])
-        response = RedirectResponse("/my/login", status_code=303)
-        response.delete_cookie(CUSTOMER_COOKIE, path="/")
-        return response
+        return web.log_out("customer", user["id"], CUSTOMER_COOKIE, "/my/login")
 
     def home_page(request, user, status=200, topup=None, error=None):
         data = selfservice.overview(station, user["id"])
