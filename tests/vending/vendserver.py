@@ -10,10 +10,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 class VendServer:
-    def __init__(self, db_url, passphrase, log_dir, extra=()):
-        """``extra``: more ``serve`` options, such as ``--tls-cert PEM --tls-key PEM``."""
+    command, log_name, what = ("vend", "serve"), "server.log", "the vending server"
+
+    def __init__(self, db_url, passphrase, log_dir, extra=(), env=None):
+        """``extra``: more ``serve`` options, such as ``--tls-cert PEM --tls-key PEM``;
+        ``env``: more environment (secrets a station gives its server that way)."""
         self.db_url, self.passphrase, self.log_dir = db_url, passphrase, str(log_dir)
-        self.extra = [str(a) for a in extra]
+        self.extra, self.env = [str(a) for a in extra], dict(env or {})
         self.process = self.url = None
 
     def start(self, timeout=60):
@@ -21,21 +24,22 @@ class VendServer:
                    PYTHONPATH=os.pathsep.join([ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
         for name in ("PREPAY_SERVER", "PREPAY_OPERATOR", "PREPAY_OPERATOR_PASSWORD"):
             env.pop(name, None)
-        self._log = open(os.path.join(self.log_dir, "server.log"), "wb")
+        env.update(self.env)
+        self._log = open(os.path.join(self.log_dir, self.log_name), "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "host.cli", "vend", "serve", "--db", self.db_url, "--host", "127.0.0.1",
+            [sys.executable, "-m", "host.cli", *self.command, "--db", self.db_url, "--host", "127.0.0.1",
              "--port", "0", "--json"] + self.extra, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._log)
         with selectors.DefaultSelector() as wait:
             wait.register(self.process.stdout, selectors.EVENT_READ)
             if not wait.select(timeout):
                 self.stop()
-                raise RuntimeError("the vending server did not start within %d s" % timeout)
+                raise RuntimeError("%s did not start within %d s" % (self.what, timeout))
         line = self.process.stdout.readline()
         if not line:
             self.stop()
-            with open(os.path.join(self.log_dir, "server.log"), encoding="utf-8", errors="replace") as log:
-                raise RuntimeError("the vending server stopped: %s" % log.read()[-2000:])
+            with open(os.path.join(self.log_dir, self.log_name), encoding="utf-8", errors="replace") as log:
+                raise RuntimeError("%s stopped: %s" % (self.what, log.read()[-2000:]))
         self.url = json.loads(line)["url"]
         return self
 

@@ -1,6 +1,8 @@
 """The web console tests' browser without a browser: httpx's test client through the forms."""
 import re
 
+from vendserver import VendServer
+
 PROVIDER_SECRET = b"test provider shared secret 0123"
 
 
@@ -36,48 +38,15 @@ def csrf_of(html):
     return found.group(1) if found else None
 
 
-class WebServer:
-    """``prepay web serve`` in its own process on a free loopback port, as a station runs it."""
+class WebServer(VendServer):
+    """``prepay web serve`` in its own process on a free loopback port, as a station runs it,
+    with payment providers whose shared secrets come from the environment."""
+    command, log_name, what = ("web", "serve"), "web-server.log", "prepay web serve"
 
     def __init__(self, db_url, passphrase, log_dir, providers=(("mpesa", "mpesa", PROVIDER_SECRET),)):
-        self.db_url, self.passphrase, self.log_dir, self.providers = db_url, passphrase, str(log_dir), providers
-        self.process = self.url = None
+        super().__init__(db_url, passphrase, log_dir,
+                         extra=[a for name, operator, _ in providers for a in ("--provider", "%s:%s" % (name, operator))],
+                         env={"PREPAY_PROVIDER_SECRET_" + name.upper(): secret.decode() for name, _, secret in providers})
 
     def start(self, timeout=90):
-        import json
-        import os
-        import selectors
-        import subprocess
-        import sys
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ, PREPAY_KEYSTORE_PASSPHRASE=self.passphrase, PYTHONPATH=root)
-        command = [sys.executable, "-m", "host.cli", "web", "serve", "--db", self.db_url, "--port", "0", "--json"]
-        for name, operator, secret in self.providers:
-            env["PREPAY_PROVIDER_SECRET_" + name.upper()] = secret.decode()
-            command += ["--provider", "%s:%s" % (name, operator)]
-        self._log = open(os.path.join(self.log_dir, "web-server.log"), "wb")
-        self.process = subprocess.Popen(command, cwd=root, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=subprocess.PIPE, stderr=self._log)
-        with selectors.DefaultSelector() as wait:
-            wait.register(self.process.stdout, selectors.EVENT_READ)
-            ready = wait.select(timeout)
-        line = self.process.stdout.readline() if ready else b""
-        if not line:
-            self.stop()
-            with open(os.path.join(self.log_dir, "web-server.log"), errors="replace") as log:
-                raise RuntimeError("prepay web serve did not start: %s" % log.read()[-2000:])
-        self.url = json.loads(line)["url"]
-        return self
-
-    def stop(self):
-        import subprocess
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process is not None:
-            self.process.stdout.close()
-            self._log.close()
+        return super().start(timeout)
