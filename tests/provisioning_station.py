@@ -7,12 +7,11 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from tests.console_board import BIN, REPO
 
 sys.path.insert(0, os.path.join(REPO, "tests", "vending"))
-from pgserver import Server  # noqa: E402
+from pgserver import started_for_tests  # noqa: E402
 from vendserver import VendServer  # noqa: E402
 
 PAN, OTHER_PAN = "600727000000000009", "600727000000000017"
@@ -125,24 +124,13 @@ def model_config(tmp_path, name="METER.json", online=True, **changes):
 _PG = []
 
 
-def _pg_required():
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1"
-
-
 def database_url(kind, tmp_path):
     """A new database: a SQLite file in ``tmp_path``, or one on a PostgreSQL server
     started once per test process (skipped where there is none, failed under CI)."""
     if kind == "sqlite":
         return str(tmp_path / "vending.db")
     if not _PG:
-        server = Server()
-        try:
-            server.start().wait_ready()
-        except Exception as exc:  # noqa: BLE001 - any reason: not installed, cannot start
-            message = "PostgreSQL unavailable: %s" % exc
-            if _pg_required():
-                pytest.fail(message, pytrace=False)
-            pytest.skip(message)
+        server = started_for_tests()
         atexit.register(server.stop)
         _PG.append(server)
     return _PG[0].new_database()

@@ -8,22 +8,12 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "vending"))
 
-from pgserver import Server  # noqa: E402
-
-
-def _pg_required():
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1"
+from pgserver import started_for_tests  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    server = Server()
-    try:
-        server.start().wait_ready()
-    except Exception as exc:
-        if _pg_required():
-            pytest.fail("PostgreSQL unavailable: %s" % exc, pytrace=False)
-        pytest.skip("PostgreSQL unavailable: %s" % exc)
+    server = started_for_tests()
     yield server
     server.stop()
 

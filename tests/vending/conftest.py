@@ -12,23 +12,12 @@ import subprocess
 
 import pytest
 
-from pgserver import Server
-
-
-def _pg_required():
-    return os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1"
+from pgserver import started_for_tests
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    server = Server()
-    try:
-        server.start().wait_ready()
-    except Exception as exc:   # any reason: not installed, cannot start, unreachable
-        message = "PostgreSQL unavailable: %s" % exc
-        if _pg_required():
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+    server = started_for_tests()
     yield server
     server.stop()
 

@@ -103,3 +103,19 @@ class Server:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.5)
+
+
+def started_for_tests():
+    """A started server for the tests' PostgreSQL cases; where none can be had (not
+    installed, cannot start) the test is skipped, but **fails** under CI (``CI=true``) or
+    with ``PREPAY_REQUIRE_PG=1``."""
+    import pytest
+    server = Server()
+    try:
+        server.start().wait_ready()
+    except Exception as exc:   # any reason: not installed, cannot start, unreachable
+        message = "PostgreSQL unavailable: %s" % exc
+        if os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return server

@@ -26,14 +26,8 @@ def light_scrypt(monkeypatch):
 def pg_server():
     """PostgreSQL for the tests marked to run on it too (skipped locally without it,
     a failure under CI, as in tests/vending)."""
-    from pgserver import Server
-    server = Server()
-    try:
-        server.start().wait_ready()
-    except Exception as exc:   # any reason: not installed, cannot start, unreachable
-        if os.environ.get("CI", "").lower() == "true" or os.environ.get("PREPAY_REQUIRE_PG") == "1":
-            pytest.fail("PostgreSQL unavailable: %s" % exc, pytrace=False)
-        pytest.skip("PostgreSQL unavailable: %s" % exc)
+    from pgserver import started_for_tests
+    server = started_for_tests()
     yield server
     server.stop()
 
